@@ -1,0 +1,32 @@
+# The two commands of a fresh machine: `make run` (the default pipeline) and `make test`.
+# Both create or reuse .venv, install the Python dependencies (pinned by constraints.txt) and,
+# as root, the Debian EDA tools that are missing.
+
+VENV      ?= .venv
+CORES     ?= 2
+PDK_ROOT  ?= $(abspath ../shared/pdk)
+export PDK_ROOT
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: setup run test lint clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip
+	$(VENV)/bin/python -m pip install -q -c constraints.txt -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed
+	bash scripts/install_system_tools.sh
+
+run: setup
+	snakemake --cores $(CORES) all
+
+test: setup
+	python -m pytest -q
+
+lint: setup
+	ruff check . && snakemake --lint
+
+clean:
+	rm -rf results logs .snakemake

@@ -1,0 +1,45 @@
+# spikemem: from templated RTL to the energy comparison report.
+# Rules are thin: each calls one `spikemem` subcommand. See README.md for the stages.
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, workflow.basedir)
+# Jobs run `python -m spikemem`: the interpreter running Snakemake (its virtual environment) comes
+# first on PATH, unless --use-conda activates envs/spikemem.yaml on top of it.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+from snakemake.utils import min_version, validate
+
+from spikemem.config import validate_config
+from spikemem.workflow import design_names, encoding_module, sync_resolved_config
+
+min_version("9.0")
+
+
+envvars:
+    "PATH",
+
+
+configfile: "config/config.yaml"
+
+
+# Our validator first: its messages name the offending key; then Snakemake's own, for the record.
+CFG = validate_config(config)
+validate(config, "config/schema.yaml")
+RESOLVED = sync_resolved_config(CFG, "results/config.json")
+DESIGNS = design_names(CFG)
+SPIKEMEM = "python -m spikemem"
+ENV = "../envs/spikemem.yaml"  # relative to rules/
+
+
+include: "rules/provenance.smk"
+include: "rules/golden.smk"
+
+
+rule all:
+    input:
+        "results/provenance/tools.json",
+        "results/provenance/pdk.json",
+        "results/golden/storage_bits.csv",

@@ -1,0 +1,135 @@
+"""The ``spikemem`` command line: one subcommand per stage; the Snakemake rules call these."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .config import ConfigError, design_by_name, designs, load_config
+from .encodings import EncodingError
+from .pdk import PdkError, check_pdk, load_pdk_config, pdk_root
+from .provenance import atomic_write_json, provenance
+
+
+def _add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", "-c", help="configuration YAML or JSON (default: config/config.yaml)")
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .tools import discover, report
+
+    tools = discover()
+    data = report(tools)
+    try:
+        data["pdk_root"] = str(pdk_root())
+    except PdkError as e:
+        data["pdk_root"] = None
+        data["pdk_problem"] = str(e)
+    if args.out:
+        atomic_write_json(args.out, {**data, "provenance": provenance()})
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    for t in tools.values():
+        mark = "ok " if t.usable else "-- "
+        feats = " ".join(f"{k}={'yes' if v else 'no'}" for k, v in t.features.items())
+        print(f"{mark}{t.name:10s} {t.version or 'missing':60.60s} {t.path or ''}")
+        for line in ([feats] if feats else []) + t.notes:
+            print(f"     {line}")
+    print(f"synthesis backend: {data['synthesis_backend']}")
+    print(f"flow level:        {data['flow_level']}")
+    print(f"PDK_ROOT:          {data['pdk_root'] or data['pdk_problem']}")
+    return 0
+
+
+def cmd_pdk_check(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    pdk = load_pdk_config(cfg["pdk"])
+    files = check_pdk(pdk)
+    for role, f in files.items():
+        print(f"ok  {role:50s} {f['path']}")
+    print(f"PDK {pdk.name} complete under PDK_ROOT={pdk_root()}")
+    if args.out:
+        atomic_write_json(args.out, {"pdk": pdk.name, "pdk_root": str(pdk_root()), "files": files})
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    if args.action == "designs":
+        for d in designs(cfg):
+            print(d.name)
+    else:
+        print(json.dumps(cfg, indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_golden(args: argparse.Namespace) -> int:
+    from .golden import golden_summary
+
+    cfg = load_config(args.config)
+    design = design_by_name(cfg, args.design)
+    data = golden_summary(cfg, design)
+    data["provenance"] = provenance(cfg, stage="golden")
+    atomic_write_json(args.out, data)
+    return 0
+
+
+def cmd_tabulate_golden(args: argparse.Namespace) -> int:
+    from .golden import storage_table
+
+    table = storage_table([json.loads(Path(f).read_text()) for f in args.inputs])
+    from .provenance import atomic_write_text
+
+    atomic_write_text(args.out, table.to_csv(index=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="spikemem", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("doctor", help="list the tools the flow can use and the flow level")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--out", help="also write the report (with provenance) to this JSON file")
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("pdk", help="PDK discovery")
+    psub = p.add_subparsers(dest="action", required=True)
+    pc = psub.add_parser("check", help="verify every PDK file the configuration needs")
+    _add_config(pc)
+    pc.add_argument("--out", help="write the file list with SHA-256 hashes to this JSON file")
+    pc.set_defaults(func=cmd_pdk_check)
+
+    p = sub.add_parser("config", help="validate a configuration, or list its designs")
+    p.add_argument("action", choices=["validate", "designs"])
+    _add_config(p)
+    p.set_defaults(func=cmd_config)
+
+    p = sub.add_parser("golden", help="golden model of one design: memory image and access statistics")
+    _add_config(p)
+    p.add_argument("--design", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_golden)
+
+    p = sub.add_parser("tabulate-golden", help="storage bits and accesses per event of every design, as CSV")
+    p.add_argument("--out", required=True)
+    p.add_argument("inputs", nargs="+", help="golden.json files")
+    p.set_defaults(func=cmd_tabulate_golden)
+
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, PdkError, EncodingError) as e:
+        print(f"spikemem: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

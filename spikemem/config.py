@@ -1,0 +1,181 @@
+"""Loading and validating configurations against ``config/schema.yaml``.
+
+The Snakefile and the CLI both go through :func:`validate_config`, so a configuration is refused
+the same way wherever it enters, with a message that names the offending key.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .encodings import REGISTRY, ConvGeometry, EncodingError
+from .paths import DEFAULT_CONFIG, SCHEMA_PATH
+
+
+class ConfigError(ValueError):
+    """A configuration that breaks the schema or cannot be built; the message names the key."""
+
+
+def load_schema() -> dict:
+    with open(SCHEMA_PATH) as f:
+        return yaml.safe_load(f)
+
+
+def _key_path(path) -> str:
+    parts = []
+    for p in path:
+        parts.append(f"[{p}]" if isinstance(p, int) else (f".{p}" if parts else str(p)))
+    return "".join(parts) or "<top level>"
+
+
+def _fill_defaults(instance: Any, schema: Mapping, root: Mapping) -> None:
+    """Insert the schema's defaults for absent properties (in place)."""
+    if "$ref" in schema:
+        ref = schema["$ref"].removeprefix("#/").split("/")
+        target = root
+        for part in ref:
+            target = target[part]
+        schema = target
+    if isinstance(instance, dict):
+        for key, sub in schema.get("properties", {}).items():
+            if key not in instance and "default" in sub:
+                instance[key] = copy.deepcopy(sub["default"])
+            if key in instance:
+                _fill_defaults(instance[key], sub, root)
+    elif isinstance(instance, list) and isinstance(schema.get("items"), Mapping):
+        for item in instance:
+            _fill_defaults(item, schema["items"], root)
+
+
+def validate_config(config: Mapping) -> dict:
+    """Validate ``config`` and return a copy with defaults filled in.
+
+    Raises :class:`ConfigError` naming the first offending key.
+    """
+    schema = load_schema()
+    cfg = copy.deepcopy(dict(config))
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(cfg), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        err = errors[0]
+        key = _key_path(err.absolute_path)
+        if err.validator == "additionalProperties":
+            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+            where = f"{key}." if err.absolute_path else ""
+            raise ConfigError(
+                f"config key '{where}{extra[0]}' is not known (allowed: {', '.join(err.schema['properties'])})"
+            )
+        raise ConfigError(f"config key '{key}': {err.message}")
+    _fill_defaults(cfg, schema, schema)
+    _check_semantics(cfg)
+    return cfg
+
+
+def _check_semantics(cfg: dict) -> None:
+    """Checks a JSON schema cannot express: names that must exist, geometries that must fit."""
+    from .pdk import PdkError, load_pdk_config  # local: pdk imports config types
+
+    try:
+        pdk = load_pdk_config(cfg["pdk"])
+    except PdkError as e:
+        raise ConfigError(f"config key 'pdk': {e}") from None
+    if cfg["memory"]["sram_macro"] not in pdk.sram_macros:
+        raise ConfigError(
+            f"config key 'memory.sram_macro': {cfg['memory']['sram_macro']!r} is not a macro of PDK "
+            f"configuration {cfg['pdk']!r} (known: {', '.join(pdk.sram_macros)})"
+        )
+    for kind in ("fc", "conv"):
+        for k, name in enumerate(cfg["encodings"][kind]):
+            if kind not in REGISTRY[name].layer_types:
+                raise ConfigError(f"config key 'encodings.{kind}[{k}]': {name} cannot encode {kind} layers")
+    for k, geom in enumerate(cfg["characterization"]["conv_geometries"]):
+        try:
+            g = ConvGeometry(**geom)
+        except EncodingError as e:
+            raise ConfigError(f"config key 'characterization.conv_geometries[{k}]': {e}") from None
+        if "func_bmp" in cfg["encodings"]["conv"] and g.kernel**2 > cfg["memory"]["word_bits"]:
+            raise ConfigError(
+                f"config key 'characterization.conv_geometries[{k}].kernel': a {g.kernel}x{g.kernel} "
+                f"kernel bitmap does not fit memory.word_bits={cfg['memory']['word_bits']}"
+            )
+    if max(cfg["characterization"]["weight_bits"]) > cfg["memory"]["word_bits"]:
+        raise ConfigError("config key 'characterization.weight_bits': a weight wider than memory.word_bits")
+
+
+def load_config(path: str | Path | None = None) -> dict:
+    """Read a YAML configuration (the default one when ``path`` is None) and validate it."""
+    path = Path(path) if path else DEFAULT_CONFIG
+    try:
+        with open(path) as f:
+            raw = yaml.safe_load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} does not exist") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"configuration file {path} is not valid YAML: {e}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"configuration file {path} must hold a mapping of keys")
+    return validate_config(raw)
+
+
+# --------------------------------------------------------------------------- designs
+
+
+@dataclass(frozen=True)
+class Design:
+    """One hardware design: an encoding of one layer shape at one weight width."""
+
+    encoding: str
+    layer: str  # "fc" or "conv"
+    weight_bits: int
+    n_pre: int = 0
+    n_post: int = 0
+    geometry: ConvGeometry | None = None
+
+    @property
+    def shape_tag(self) -> str:
+        if self.geometry is None:
+            return f"fc{self.n_pre}x{self.n_post}"
+        g = self.geometry
+        return f"conv{g.in_channels}x{g.height}x{g.width}o{g.out_channels}k{g.kernel}s{g.stride}p{g.padding}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.encoding}-{self.shape_tag}-w{self.weight_bits}"
+
+    def as_dict(self) -> dict:
+        d = {"name": self.name, "encoding": self.encoding, "layer": self.layer, "weight_bits": self.weight_bits}
+        if self.geometry is None:
+            d.update(n_pre=self.n_pre, n_post=self.n_post)
+        else:
+            d["geometry"] = self.geometry.__dict__.copy()
+        return d
+
+
+def designs(cfg: Mapping) -> list[Design]:
+    """Every design the configuration characterizes, in a stable order."""
+    ch = cfg["characterization"]
+    out = []
+    for enc in cfg["encodings"]["fc"]:
+        for n_pre, n_post in ch["fc_sizes"]:
+            for wb in ch["weight_bits"]:
+                out.append(Design(enc, "fc", wb, n_pre, n_post))
+    for enc in cfg["encodings"]["conv"]:
+        for geom in ch["conv_geometries"]:
+            g = ConvGeometry(**geom)
+            for wb in ch["weight_bits"]:
+                out.append(Design(enc, "conv", wb, g.n_pre, g.n_post, g))
+    return out
+
+
+def design_by_name(cfg: Mapping, name: str) -> Design:
+    for d in designs(cfg):
+        if d.name == name:
+            return d
+    raise ConfigError(f"design {name!r} is not in the configuration")

@@ -1,0 +1,149 @@
+"""PB-BMP: row pointers, a connectivity bitmap, and the non-zero weights packed."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .base import (
+    Encoding,
+    Memory,
+    MemoryImage,
+    MemoryParams,
+    Pairs,
+    TracedMemories,
+    bits_for,
+    check_weight_bits,
+    check_weights,
+    fields_per_word,
+    from_signed_field,
+    get_field,
+    pack_fields,
+    packed_weights_memory,
+    set_field,
+    to_field,
+)
+
+
+class PbBmp(Encoding):
+    """``pointers[i]`` is the offset of row ``i``'s first weight in ``weights``; ``bitmap`` holds one
+    bit per potential synapse, each row aligned to ``bitmap_words_per_row`` words.
+
+    Forward reads the pointer, the row's bitmap words and the weights of its set bits. Backward
+    reads, in every row, the one bitmap word holding the column's bit; only when the bit is set
+    does it read the row's earlier bitmap words (to rank the bit), the pointer and the weight.
+    """
+
+    name = "pb_bmp"
+    layer_types = ("fc", "conv")
+    description = "row pointers + connectivity bitmap + packed non-zero weights"
+
+    def __init__(self, image, n_pre, n_post, weight_bits, mask, ptr_bits, ptr_per_word, w_per_word, word_bits):
+        super().__init__(image, n_pre, n_post, weight_bits)
+        self.mask = mask
+        self.ptr_bits, self.ptr_per_word, self.w_per_word = ptr_bits, ptr_per_word, w_per_word
+        self.word_bits = word_bits
+        self.bitmap_words_per_row = math.ceil(n_post / word_bits)
+
+    @classmethod
+    def from_dense(cls, weights: np.ndarray, weight_bits: int, params: MemoryParams) -> PbBmp:
+        check_weight_bits(weight_bits)
+        weights = check_weights(weights, weight_bits)
+        n_pre, n_post = weights.shape
+        wb = params.word_bits
+        mask = weights != 0
+        nnz = int(mask.sum())
+        ptr_bits = bits_for(nnz + 1)
+        kp = fields_per_word(ptr_bits, wb, "a row pointer")
+        starts = np.concatenate([[0], np.cumsum(mask.sum(axis=1))])[:-1].tolist()
+        bpr = math.ceil(n_post / wb)
+        bitmap: list[int] = []
+        for row in mask:
+            bitmap += pack_fields([int(b) for b in row], 1, wb, bpr)
+        packed = [to_field(weights[i, j], weight_bits) for i in range(n_pre) for j in np.flatnonzero(mask[i])]
+        weight_mem, kw = packed_weights_memory(packed, weight_bits, wb)
+        image = MemoryImage(
+            {
+                "pointers": Memory("pointers", wb, pack_fields(starts, ptr_bits, kp), 0, n_pre * ptr_bits),
+                "bitmap": Memory("bitmap", wb, bitmap, 0, n_pre * n_post),
+                "weights": weight_mem,
+            }
+        )
+        for m in image.memories.values():
+            m.place(params)
+        return cls(image, n_pre, n_post, weight_bits, mask, ptr_bits, kp, kw, wb)
+
+    def _pointer(self, i: int, mem: TracedMemories) -> int:
+        word, slot = divmod(i, self.ptr_per_word)
+        return get_field(mem.read("pointers", word), slot, self.ptr_bits)
+
+    def _bitmap_word(self, pre: int, b: int, mem: TracedMemories) -> int:
+        return mem.read("bitmap", pre * self.bitmap_words_per_row + b)
+
+    def _weight(self, offset: int, mem: TracedMemories) -> int:
+        word, slot = divmod(offset, self.w_per_word)
+        return from_signed_field(get_field(mem.read("weights", word), slot, self.weight_bits), self.weight_bits)
+
+    def _locate(self, pre: int, post: int, mem: TracedMemories) -> int | None:
+        """Offset in ``weights`` of synapse (pre, post), or None where its bit is clear."""
+        b, bit = divmod(post, self.word_bits)
+        word = self._bitmap_word(pre, b, mem)
+        if not (word >> bit) & 1:
+            return None
+        rank = bin(word & ((1 << bit) - 1)).count("1")
+        for earlier in range(b):
+            rank += bin(self._bitmap_word(pre, earlier, mem)).count("1")
+        return self._pointer(pre, mem) + rank
+
+    def forward_event(self, pre: int, mem: TracedMemories) -> Pairs:
+        offset = self._pointer(pre, mem)
+        out: Pairs = []
+        for b in range(self.bitmap_words_per_row):
+            word = self._bitmap_word(pre, b, mem)
+            for bit in range(self.word_bits):
+                if (word >> bit) & 1:
+                    w = self._weight(offset, mem)
+                    offset += 1
+                    if w:
+                        out.append((b * self.word_bits + bit, w))
+        return out
+
+    def backward_event(self, post: int, mem: TracedMemories) -> Pairs:
+        out: Pairs = []
+        for pre in range(self.n_pre):
+            offset = self._locate(pre, post, mem)
+            if offset is not None:
+                w = self._weight(offset, mem)
+                if w:
+                    out.append((pre, w))
+        return out
+
+    def update_event(self, pre: int, post: int, delta: int, mem: TracedMemories) -> bool:
+        offset = self._locate(pre, post, mem)
+        if offset is None:
+            return False
+        w = self._weight(offset, mem)
+        addr, slot = divmod(offset, self.w_per_word)
+        word = mem.read("weights", addr)
+        raw = to_field(self.saturate(w + delta), self.weight_bits)
+        mem.write("weights", addr, set_field(word, slot, self.weight_bits, raw))
+        return True
+
+    def dense(self) -> np.ndarray:
+        mem = self.traced()
+        out = np.zeros((self.n_pre, self.n_post), dtype=np.int64)
+        for pre in range(self.n_pre):
+            for post, w in self.forward_event(pre, mem):
+                out[pre, post] = w
+        return out
+
+    def connectivity(self) -> np.ndarray:
+        return self.mask.copy()
+
+    def storage_formula(self) -> dict[str, int]:
+        nnz = int(self.mask.sum())
+        return {
+            "payload_bits": nnz * self.weight_bits,
+            "metadata_bits": self.n_pre * self.n_post + self.n_pre * self.ptr_bits,
+        }

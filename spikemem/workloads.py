@@ -1,0 +1,65 @@
+"""Seeded random weights and event streams for the characterized designs."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+import numpy as np
+
+from .config import Design
+from .encodings import Encoding, MemoryParams, encode_conv, encode_fc
+from .encodings.base import weight_range
+from .pdk import load_pdk_config
+
+OPERATIONS = ("forward", "backward", "update")
+
+
+def rng_for(cfg: Mapping, *parts: object) -> np.random.Generator:
+    """A generator seeded from the configuration's seed and a stable purpose key."""
+    key = ":".join(str(p) for p in (cfg["seed"], *parts))
+    return np.random.default_rng(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little"))
+
+
+def memory_params(cfg: Mapping) -> MemoryParams:
+    pdk = load_pdk_config(cfg["pdk"])
+    mem = cfg["memory"]
+    return MemoryParams(mem["word_bits"], pdk.macro(mem["sram_macro"]), mem["flop_threshold_bits"])
+
+
+def random_weights(design: Design, density: float, rng: np.random.Generator) -> np.ndarray:
+    """Weights (FC matrix or conv kernel set) with non-zeros uniform over the non-zero levels."""
+    _, top = weight_range(design.weight_bits)
+    g = design.geometry
+    shape = (design.n_pre, design.n_post) if g is None else (g.out_channels, g.in_channels, g.kernel, g.kernel)
+    magnitude = rng.integers(1, top + 1, size=shape)
+    sign = rng.choice(np.array([-1, 1]), size=shape)
+    keep = rng.random(shape) < density
+    return np.where(keep, magnitude * sign, 0).astype(np.int64)
+
+
+def build(design: Design, weights: np.ndarray, params: MemoryParams) -> Encoding:
+    if design.geometry is None:
+        return encode_fc(design.encoding, weights, design.weight_bits, params)
+    return encode_conv(design.encoding, weights, design.geometry, design.weight_bits, params)
+
+
+def random_events(enc: Encoding, operation: str, n: int, rng: np.random.Generator) -> list[tuple[int, ...]]:
+    """``n`` events of one operation: ``(pre,)``, ``(post,)`` or ``(pre, post, delta)``.
+
+    Update events address existing synapses (the learning engine walks only stored ones) with
+    small signed deltas, so that saturation is exercised but not constant.
+    """
+    if operation == "forward":
+        return [(int(i),) for i in rng.integers(0, enc.n_pre, n)]
+    if operation == "backward":
+        return [(int(j),) for j in rng.integers(0, enc.n_post, n)]
+    if operation == "update":
+        pre, post = np.nonzero(enc.connectivity())
+        if len(pre) == 0:
+            return []
+        pick = rng.integers(0, len(pre), n)
+        span = max(1, enc.wmax // 2)
+        deltas = rng.integers(-span, span + 1, n)
+        return [(int(pre[k]), int(post[k]), int(d) or 1) for k, d in zip(pick, deltas, strict=True)]
+    raise ValueError(f"unknown operation {operation!r}; known: {', '.join(OPERATIONS)}")

@@ -1,0 +1,84 @@
+"""Configurations: the shipped ones validate; every kind of wrong one is refused by key."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from spikemem.config import ConfigError, designs, load_config, validate_config
+
+
+@pytest.fixture(scope="module")
+def default(root):
+    with open(root / "config" / "config.yaml") as f:
+        return yaml.safe_load(f)
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "test_small.yaml"])
+def test_shipped_configs_validate(root, name):
+    cfg = load_config(root / "config" / name)
+    assert cfg["memory"]["flop_threshold_bits"] >= 0
+    assert cfg["snn"]["n_in"] >= 1  # defaults filled in
+    names = [d.name for d in designs(cfg)]
+    assert len(names) == len(set(names))
+
+
+def _set(cfg, path, value):
+    *parents, last = path
+    node = cfg
+    for p in parents:
+        node = node[p]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return cfg
+
+
+DELETE = object()
+
+
+@pytest.mark.parametrize(
+    "path, value, key",
+    [
+        (["clock_mhz"], "fast", "clock_mhz"),
+        (["clock_mhz"], -5, "clock_mhz"),
+        (["seed"], 1.5, "seed"),
+        (["memory", "word_bits"], 12, "memory.word_bits"),
+        (["memory", "flop_threshold_bits"], -1, "memory.flop_threshold_bits"),
+        (["memory", "sram_macro"], "sram; rm -rf /", "memory.sram_macro"),
+        (["memory", "sram_macro"], "no_such_macro", "memory.sram_macro"),
+        (["memory", "colour"], "blue", "memory.colour"),
+        (["pdk"], "../../etc/passwd", "pdk"),
+        (["pdk"], "gf180", "pdk"),
+        (["encodings", "fc", 0], "func_pure", "encodings.fc[0]"),
+        (["encodings", "conv", 0], "hopfield", "encodings.conv[0]"),
+        (["characterization", "weight_bits", 0], 13, "characterization.weight_bits[0]"),
+        (["characterization", "weight_bits", 0], 1, "characterization.weight_bits[0]"),
+        (["characterization", "densities", 0], 0, "characterization.densities[0]"),
+        (["characterization", "fc_sizes", 0], [16], "characterization.fc_sizes[0]"),
+        (["characterization", "conv_geometries", 0, "kernel"], 9, "characterization.conv_geometries[0].kernel"),
+        (["characterization", "conv_geometries", 0, "padding"], 3, "characterization.conv_geometries[0]"),
+        (["characterization", "conv_geometries", 0, "name"], "x`y", "characterization.conv_geometries[0].name"),
+        (["snn", "epochs"], 0, "snn.epochs"),
+        (["snn", "seeds"], [1, 1], "snn.seeds"),
+        (["snn"], DELETE, "snn"),
+        (["extra_stage"], True, "extra_stage"),
+    ],
+)
+def test_bad_values_are_refused_naming_the_key(default, path, value, key):
+    cfg = _set(copy.deepcopy(default), path, value)
+    with pytest.raises(ConfigError) as info:
+        validate_config(cfg)
+    assert f"'{key}" in str(info.value)
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("pdk: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)

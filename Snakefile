@@ -36,6 +36,7 @@ ENV = "../envs/spikemem.yaml"  # relative to rules/
 
 include: "rules/provenance.smk"
 include: "rules/golden.smk"
+include: "rules/snn.smk"
 
 
 rule all:
@@ -43,3 +44,6 @@ rule all:
         "results/provenance/tools.json",
         "results/provenance/pdk.json",
         "results/golden/storage_bits.csv",
+        "results/snn/summary.csv",
+        "results/snn/data/inputs.png",
+        expand("results/snn/runs/{run}/training.png", run=SNN_RUNS),

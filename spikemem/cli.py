@@ -87,6 +87,25 @@ def cmd_tabulate_golden(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_snn(args: argparse.Namespace) -> int:
+    from .snn import stages
+
+    if args.action == "data":
+        stages.make_data(load_config(args.config), args.out_dir)
+    elif args.action == "train":
+        cfg = load_config(args.config)
+        m = stages.train_run(cfg, args.weight_bits, args.seed, args.data_dir, args.out_dir)
+        print(
+            f"w{args.weight_bits} seed {args.seed}: min van Rossum {m['min_van_rossum']:.3f} at epoch "
+            f"{m['best_epoch']}, densities {m['densities']}"
+        )
+    else:
+        from .provenance import atomic_write_text
+
+        atomic_write_text(args.out, stages.summarize(args.inputs).to_csv(index=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spikemem", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -113,6 +132,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--design", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_golden)
+
+    p = sub.add_parser("snn", help="the spiking-network experiment")
+    ssub = p.add_subparsers(dest="action", required=True)
+    sd = ssub.add_parser("data", help="the fixed input trains and target raster")
+    _add_config(sd)
+    sd.add_argument("--out-dir", required=True)
+    st = ssub.add_parser("train", help="train one network (one weight width, one seed)")
+    _add_config(st)
+    st.add_argument("--weight-bits", type=int, required=True)
+    st.add_argument("--seed", type=int, required=True)
+    st.add_argument("--data-dir", required=True)
+    st.add_argument("--out-dir", required=True)
+    ss = ssub.add_parser("summary", help="one CSV row per training run")
+    ss.add_argument("--out", required=True)
+    ss.add_argument("inputs", nargs="+", help="metrics.json files")
+    for q in (sd, st, ss):
+        q.set_defaults(func=cmd_snn)
 
     p = sub.add_parser("tabulate-golden", help="storage bits and accesses per event of every design, as CSV")
     p.add_argument("--out", required=True)

@@ -48,19 +48,26 @@ def get_encoding(name: str) -> type[Encoding]:
         raise EncodingError(f"unknown encoding {name!r}; known: {', '.join(REGISTRY)}") from None
 
 
-def encode_fc(name: str, weights: np.ndarray, weight_bits: int, params: MemoryParams) -> Encoding:
+def encode_fc(
+    name: str, weights: np.ndarray, weight_bits: int, params: MemoryParams, max_nnz: int | None = None
+) -> Encoding:
     """Encode a fully connected layer with the named encoding."""
     cls = get_encoding(name)
     if "fc" not in cls.layer_types:
         raise EncodingError(f"{name} encodes convolution layers only")
-    return cls.from_dense(weights, weight_bits, params)
+    return cls.from_dense(weights, weight_bits, params, max_nnz)
 
 
 def encode_conv(
-    name: str, kernels: np.ndarray, geometry: ConvGeometry, weight_bits: int, params: MemoryParams
+    name: str,
+    kernels: np.ndarray,
+    geometry: ConvGeometry,
+    weight_bits: int,
+    params: MemoryParams,
+    max_nnz: int | None = None,
 ) -> Encoding:
     """Encode a convolution layer with the named encoding (index-based ones store it unrolled)."""
-    return get_encoding(name).from_conv(kernels, geometry, weight_bits, params)
+    return get_encoding(name).from_conv(kernels, geometry, weight_bits, params, max_nnz)
 
 
 __all__ = [

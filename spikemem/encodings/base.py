@@ -217,6 +217,13 @@ class ConvGeometry:
 # --------------------------------------------------------------------------- bit packing
 
 
+def pointer_bits(nnz: int, max_nnz: int | None) -> int:
+    """Width of a pointer into ``max_nnz`` (or ``nnz``) stored synapses: values ``0..max``."""
+    if max_nnz is not None and max_nnz < nnz:
+        raise EncodingError(f"max_nnz={max_nnz} is below the {nnz} synapses to store")
+    return bits_for((nnz if max_nnz is None else max_nnz) + 1)
+
+
 def bits_for(n_values: int) -> int:
     """Bits of an unsigned field that can hold ``0 .. n_values - 1`` (at least 1)."""
     return max(1, math.ceil(math.log2(max(n_values, 2))))
@@ -446,16 +453,29 @@ class Encoding(ABC):
 
     # ---- construction
     @classmethod
-    def from_dense(cls, weights: np.ndarray, weight_bits: int, params: MemoryParams) -> Encoding:
-        """Encode a fully connected ``n_pre x n_post`` integer weight matrix."""
+    def from_dense(
+        cls, weights: np.ndarray, weight_bits: int, params: MemoryParams, max_nnz: int | None = None
+    ) -> Encoding:
+        """Encode a fully connected ``n_pre x n_post`` integer weight matrix.
+
+        ``max_nnz`` sizes the pointer fields of the compressed encodings for a hardware design that
+        must hold up to that many synapses (default: exactly the ones stored).
+        """
         raise EncodingError(f"{cls.name} encodes convolution kernels only, not a dense matrix")
 
     @classmethod
-    def from_conv(cls, kernels: np.ndarray, geometry: ConvGeometry, weight_bits: int, params: MemoryParams) -> Encoding:
+    def from_conv(
+        cls,
+        kernels: np.ndarray,
+        geometry: ConvGeometry,
+        weight_bits: int,
+        params: MemoryParams,
+        max_nnz: int | None = None,
+    ) -> Encoding:
         """Encode a convolution layer. Index-based encodings store its unrolled matrix."""
         geometry.check_kernels(kernels)
         check_weights(kernels, weight_bits)
-        return cls.from_dense(geometry.unroll(kernels), weight_bits, params)
+        return cls.from_dense(geometry.unroll(kernels), weight_bits, params, max_nnz)
 
     # ---- event operations (the hardware's)
     @abstractmethod

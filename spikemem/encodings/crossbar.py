@@ -41,7 +41,9 @@ class Crossbar(Encoding):
         self.words_per_row = math.ceil(n_post / per_word)
 
     @classmethod
-    def from_dense(cls, weights: np.ndarray, weight_bits: int, params: MemoryParams) -> Crossbar:
+    def from_dense(
+        cls, weights: np.ndarray, weight_bits: int, params: MemoryParams, max_nnz: int | None = None
+    ) -> Crossbar:
         check_weight_bits(weight_bits)
         weights = check_weights(weights, weight_bits)
         n_pre, n_post = weights.shape

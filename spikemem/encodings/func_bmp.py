@@ -10,7 +10,6 @@ from .base import (
     MemoryImage,
     MemoryParams,
     TracedMemories,
-    bits_for,
     check_weight_bits,
     check_weights,
     fields_per_word,
@@ -18,6 +17,7 @@ from .base import (
     get_field,
     pack_fields,
     packed_weights_memory,
+    pointer_bits,
     set_field,
     to_field,
 )
@@ -42,7 +42,14 @@ class FuncBmp(FunctionalEncoding):
         self.bmp_bits = geometry.kernel**2
 
     @classmethod
-    def from_conv(cls, kernels: np.ndarray, geometry: ConvGeometry, weight_bits: int, params: MemoryParams):
+    def from_conv(
+        cls,
+        kernels: np.ndarray,
+        geometry: ConvGeometry,
+        weight_bits: int,
+        params: MemoryParams,
+        max_nnz: int | None = None,
+    ):
         check_weight_bits(weight_bits)
         geometry.check_kernels(kernels)
         kernels = check_weights(kernels, weight_bits)
@@ -51,7 +58,7 @@ class FuncBmp(FunctionalEncoding):
         flat = kernels.reshape(geometry.n_kernels, kk)
         tap_mask = flat != 0
         nnz = int(tap_mask.sum())
-        ptr_bits = bits_for(nnz + 1)
+        ptr_bits = pointer_bits(nnz, max_nnz)
         kb = fields_per_word(kk, wb, "a kernel bitmap")
         kp = fields_per_word(ptr_bits, wb, "a kernel pointer")
         bitmaps = [sum(1 << t for t in np.flatnonzero(row)) for row in tap_mask]

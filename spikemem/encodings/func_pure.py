@@ -39,7 +39,14 @@ class FuncPure(FunctionalEncoding):
         self.per_word = per_word
 
     @classmethod
-    def from_conv(cls, kernels: np.ndarray, geometry: ConvGeometry, weight_bits: int, params: MemoryParams):
+    def from_conv(
+        cls,
+        kernels: np.ndarray,
+        geometry: ConvGeometry,
+        weight_bits: int,
+        params: MemoryParams,
+        max_nnz: int | None = None,
+    ):
         check_weight_bits(weight_bits)
         geometry.check_kernels(kernels)
         kernels = check_weights(kernels, weight_bits)

@@ -13,7 +13,6 @@ from .base import (
     MemoryParams,
     Pairs,
     TracedMemories,
-    bits_for,
     check_weight_bits,
     check_weights,
     fields_per_word,
@@ -21,6 +20,7 @@ from .base import (
     get_field,
     pack_fields,
     packed_weights_memory,
+    pointer_bits,
     set_field,
     to_field,
 )
@@ -47,14 +47,16 @@ class PbBmp(Encoding):
         self.bitmap_words_per_row = math.ceil(n_post / word_bits)
 
     @classmethod
-    def from_dense(cls, weights: np.ndarray, weight_bits: int, params: MemoryParams) -> PbBmp:
+    def from_dense(
+        cls, weights: np.ndarray, weight_bits: int, params: MemoryParams, max_nnz: int | None = None
+    ) -> PbBmp:
         check_weight_bits(weight_bits)
         weights = check_weights(weights, weight_bits)
         n_pre, n_post = weights.shape
         wb = params.word_bits
         mask = weights != 0
         nnz = int(mask.sum())
-        ptr_bits = bits_for(nnz + 1)
+        ptr_bits = pointer_bits(nnz, max_nnz)
         kp = fields_per_word(ptr_bits, wb, "a row pointer")
         starts = np.concatenate([[0], np.cumsum(mask.sum(axis=1))])[:-1].tolist()
         bpr = math.ceil(n_post / wb)

@@ -20,6 +20,7 @@ from .base import (
     from_signed_field,
     get_field,
     pack_fields,
+    pointer_bits,
     set_field,
     to_field,
 )
@@ -47,13 +48,15 @@ class PbCsr(Encoding):
         self.entry_bits = idx_bits + weight_bits
 
     @classmethod
-    def from_dense(cls, weights: np.ndarray, weight_bits: int, params: MemoryParams) -> PbCsr:
+    def from_dense(
+        cls, weights: np.ndarray, weight_bits: int, params: MemoryParams, max_nnz: int | None = None
+    ) -> PbCsr:
         check_weight_bits(weight_bits)
         weights = check_weights(weights, weight_bits)
         n_pre, n_post = weights.shape
         mask = weights != 0
         nnz = int(mask.sum())
-        idx_bits, ptr_bits = bits_for(n_post), bits_for(nnz + 1)
+        idx_bits, ptr_bits = bits_for(n_post), pointer_bits(nnz, max_nnz)
         entry_bits = idx_bits + weight_bits
         kp = fields_per_word(ptr_bits, params.word_bits, "a row pointer")
         ke = fields_per_word(entry_bits, params.word_bits, "a PB-CSR entry (index + weight)")

@@ -1,0 +1,1 @@
+"""Turns results/ into figures, tables and the report (run as ``python -m analysis``)."""

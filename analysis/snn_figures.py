@@ -1,0 +1,54 @@
+"""Figures of the network experiment: the data, and each run's training curve and raster."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def _raster(ax, raster: np.ndarray, title: str, color: str = "black") -> None:
+    t, n = np.nonzero(raster)
+    ax.scatter(t, n, s=0.4, c=color, marker="s", linewidths=0)
+    ax.set(xlim=(0, raster.shape[0]), ylim=(0, raster.shape[1]), xlabel="time step (ms)", ylabel="neuron", title=title)
+
+
+def _save(fig, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.part{path.suffix}")
+    fig.savefig(tmp, dpi=110, bbox_inches="tight", metadata={"Software": None, "CreationDate": None})
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def data_figures(data_dir: str | Path, inputs_png: str | Path, target_png: str | Path) -> None:
+    data_dir = Path(data_dir)
+    x, y = np.load(data_dir / "inputs.npy"), np.load(data_dir / "target.npy")
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    _raster(ax, x, f"input spike trains ({x.shape[1]} neurons, {int(x.sum())} spikes)")
+    _save(fig, inputs_png)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    _raster(ax, y, f"target raster ({int(y.sum())} spikes)")
+    _save(fig, target_png)
+
+
+def run_figure(run_dir: str | Path, target_npy: str | Path, out_png: str | Path) -> None:
+    """Training curve, best output raster, and the target, side by side."""
+    run_dir = Path(run_dir)
+    m = json.loads((run_dir / "metrics.json").read_text())
+    curve = pd.read_csv(run_dir / "curve.csv")
+    out, target = np.load(run_dir / "best_output.npy"), np.load(target_npy)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    axes[0].plot(curve.epoch, curve.van_rossum)
+    axes[0].axvline(m["best_epoch"], color="grey", lw=0.8, ls="--")
+    axes[0].set(xlabel="epoch", ylabel="van Rossum distance", title=f"{m['weight_bits']}-bit weights, seed {m['seed']}")
+    _raster(axes[1], out, f"output at best epoch {m['best_epoch']} (D = {m['min_van_rossum']:.1f})", "tab:blue")
+    _raster(axes[2], target, "target")
+    _save(fig, out_png)

@@ -1,0 +1,41 @@
+"""The experiment's fixed data: 700 Poisson-ISI input trains and a smiley-face target raster."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def input_spikes(n_in: int = 700, steps: int = 250, seed: int = 0, isi_range=(1.25, 36.0)) -> np.ndarray:
+    """Binary raster (steps x n_in). Neuron ``i`` fires with inter-spike intervals of mean
+    ``m_i``, rising linearly across the population over ``isi_range``; an interval is
+    ``1 + Poisson(m_i - 1)`` steps (at least one step, mean ``m_i``). The first spike comes after
+    one interval drawn the same way, so neurons are not aligned at t = 0."""
+    rng = np.random.default_rng(seed)
+    means = np.linspace(isi_range[0], isi_range[1], n_in)
+    raster = np.zeros((steps, n_in), dtype=np.float32)
+    for i, m in enumerate(means):
+        # Enough intervals to pass the end in all but astronomically unlikely cases.
+        n = int(steps / m * 2 + 20)
+        times = np.cumsum(1 + rng.poisson(m - 1.0, size=n)) - 1
+        times = times[times < steps]
+        raster[times, i] = 1.0
+    return raster
+
+
+def smiley_image(size_t: int = 250, size_n: int = 250) -> np.ndarray:
+    """A binary smiley face drawn on a (time x neuron) grid: face outline, two eyes, a mouth."""
+    t, n = np.meshgrid(np.linspace(-1, 1, size_t), np.linspace(-1, 1, size_n), indexing="ij")
+    r = np.hypot(t, n)
+    width = 0.05
+    outline = np.abs(r - 0.85) < width
+    eyes = (np.hypot(t + 0.3, n + 0.35) < 0.12) | (np.hypot(t + 0.3, n - 0.35) < 0.12)
+    mouth_r = np.hypot(t - 0.05, n)
+    mouth = (np.abs(mouth_r - 0.5) < width) & (t > 0.2)
+    return (outline | eyes | mouth).astype(np.float32)
+
+
+def target_raster(n_out: int = 250, steps: int = 250, seed: int = 0, keep: float = 0.95) -> np.ndarray:
+    """The smiley as a raster (steps x n_out), each spike kept with probability ``keep``."""
+    rng = np.random.default_rng(seed + 1_000_003)  # independent of the input trains' stream
+    image = smiley_image(steps, n_out)
+    return (image * (rng.random(image.shape) < keep)).astype(np.float32)

@@ -23,7 +23,7 @@ run: setup
 	snakemake --cores $(CORES) all
 
 test: setup
-	python -m pytest -q
+	python -m pytest -q -n 2
 
 lint: setup
 	ruff check . && snakemake --lint

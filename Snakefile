@@ -13,7 +13,7 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 from snakemake.utils import min_version, validate
 
 from spikemem.config import validate_config
-from spikemem.workflow import design_names, encoding_module, sync_resolved_config
+from spikemem.workflow import design_names, design_templates, encoding_module, sync_resolved_config
 
 min_version("9.0")
 
@@ -36,6 +36,7 @@ ENV = "../envs/spikemem.yaml"  # relative to rules/
 
 include: "rules/provenance.smk"
 include: "rules/golden.smk"
+include: "rules/rtl.smk"
 include: "rules/snn.smk"
 
 
@@ -44,6 +45,7 @@ rule all:
         "results/provenance/tools.json",
         "results/provenance/pdk.json",
         "results/golden/storage_bits.csv",
+        "results/verify/summary.csv",
         "results/snn/summary.csv",
         "results/snn/data/inputs.png",
         expand("results/snn/runs/{run}/training.png", run=SNN_RUNS),

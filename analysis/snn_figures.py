@@ -14,9 +14,17 @@ import pandas as pd  # noqa: E402
 
 
 def _raster(ax, raster: np.ndarray, title: str, color: str = "black") -> None:
-    t, n = np.nonzero(raster)
-    ax.scatter(t, n, s=0.4, c=color, marker="s", linewidths=0)
-    ax.set(xlim=(0, raster.shape[0]), ylim=(0, raster.shape[1]), xlabel="time step (ms)", ylabel="neuron", title=title)
+    """A spike raster (time x neurons) as an image: one pixel per (time step, neuron)."""
+    cmap = matplotlib.colors.ListedColormap(["white", color])
+    ax.imshow(
+        raster.T > 0,
+        origin="lower",
+        aspect="auto",
+        cmap=cmap,
+        interpolation="nearest",
+        extent=(0, raster.shape[0], 0, raster.shape[1]),
+    )
+    ax.set(xlabel="time step (ms)", ylabel="neuron", title=title)
 
 
 def _save(fig, path: str | Path) -> None:

@@ -5,7 +5,6 @@ rule golden:
     input:
         config=RESOLVED,
         model=encoding_module,
-        base="spikemem/encodings/base.py",
     output:
         "results/golden/{design}/golden.json",
     log:

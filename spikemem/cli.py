@@ -106,6 +106,61 @@ def cmd_snn(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rtl(args: argparse.Namespace) -> int:
+    from .rtl.stage import render_stage, verify_stage
+    from .rtl.verify import ToolFailure
+
+    cfg = load_config(args.config)
+    design = design_by_name(cfg, args.design)
+    if args.action == "render":
+        render_stage(cfg, design, args.out_dir)
+        return 0
+    try:
+        report = verify_stage(
+            cfg,
+            design,
+            args.rtl_dir,
+            args.work_dir,
+            args.out,
+            simulators=tuple(args.simulators.split(",")) if args.simulators else None,
+        )
+    except ToolFailure as e:
+        print(f"spikemem: error: {e}", file=sys.stderr)
+        return 1
+    for sim, r in report["simulators"].items():
+        print(f"{design.name} {sim}: {r['events']} events, {r['mismatches']} mismatches")
+        for d in r["densities"]:
+            for m in d["first_mismatches"]:
+                print(f"  density {d['density']}: {m}")
+    return 0 if report["passed"] else 1
+
+
+def cmd_tabulate_verify(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .provenance import atomic_write_text
+
+    rows = []
+    for f in args.inputs:
+        r = json.loads(Path(f).read_text())
+        for sim, s in r["simulators"].items():
+            for d in s["densities"]:
+                row = {
+                    "design": r["design"]["name"],
+                    "encoding": r["design"]["encoding"],
+                    "simulator": sim,
+                    "density": d["density"],
+                    "events": d["events"],
+                    "mismatches": d["mismatches"],
+                }
+                for op, c in d["cycles"].items():
+                    row[f"{op}_mean_latency_cycles"] = c["mean_latency"]
+                    row[f"{op}_synapses_per_cycle"] = c["synapses_per_cycle"]
+                rows.append(row)
+    atomic_write_text(args.out, pd.DataFrame(rows).to_csv(index=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spikemem", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -133,6 +188,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_golden)
 
+    p = sub.add_parser("rtl", help="render one design's RTL, or verify it against the golden model")
+    rsub = p.add_subparsers(dest="action", required=True)
+    rr = rsub.add_parser("render", help="controller, memories, SRAM simulation models, testbench")
+    _add_config(rr)
+    rr.add_argument("--design", required=True)
+    rr.add_argument("--out-dir", required=True)
+    rv = rsub.add_parser("verify", help="lint, then Icarus and Verilator against the golden model")
+    _add_config(rv)
+    rv.add_argument("--design", required=True)
+    rv.add_argument("--rtl-dir", required=True)
+    rv.add_argument("--work-dir", required=True)
+    rv.add_argument("--out", required=True)
+    rv.add_argument("--simulators", help="comma-separated subset of icarus,verilator")
+    for q in (rr, rv):
+        q.set_defaults(func=cmd_rtl)
+
     p = sub.add_parser("snn", help="the spiking-network experiment")
     ssub = p.add_subparsers(dest="action", required=True)
     sd = ssub.add_parser("data", help="the fixed input trains and target raster")
@@ -149,6 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
     ss.add_argument("inputs", nargs="+", help="metrics.json files")
     for q in (sd, st, ss):
         q.set_defaults(func=cmd_snn)
+
+    p = sub.add_parser("tabulate-verify", help="verification results of every design, as CSV")
+    p.add_argument("--out", required=True)
+    p.add_argument("inputs", nargs="+", help="results/verify/<design>.json files")
+    p.set_defaults(func=cmd_tabulate_verify)
 
     p = sub.add_parser("tabulate-golden", help="storage bits and accesses per event of every design, as CSV")
     p.add_argument("--out", required=True)

@@ -38,10 +38,11 @@ def random_weights(design: Design, density: float, rng: np.random.Generator) -> 
     return np.where(keep, magnitude * sign, 0).astype(np.int64)
 
 
-def build(design: Design, weights: np.ndarray, params: MemoryParams) -> Encoding:
+def build(design: Design, weights: np.ndarray, params: MemoryParams, max_nnz: int | None = None) -> Encoding:
+    """Encode ``weights`` as ``design`` does; ``max_nnz`` sizes pointers for the design's capacity."""
     if design.geometry is None:
-        return encode_fc(design.encoding, weights, design.weight_bits, params)
-    return encode_conv(design.encoding, weights, design.geometry, design.weight_bits, params)
+        return encode_fc(design.encoding, weights, design.weight_bits, params, max_nnz)
+    return encode_conv(design.encoding, weights, design.geometry, design.weight_bits, params, max_nnz)
 
 
 def random_events(enc: Encoding, operation: str, n: int, rng: np.random.Generator) -> list[tuple[int, ...]]:

@@ -443,6 +443,8 @@ class Encoding(ABC):
     name: ClassVar[str]
     layer_types: ClassVar[tuple[str, ...]]
     description: ClassVar[str]
+    # The RTL templates (under templates/) this encoding's controller is rendered from.
+    templates: ClassVar[tuple[str, ...]]
 
     def __init__(self, image: MemoryImage, n_pre: int, n_post: int, weight_bits: int) -> None:
         self.image = image
@@ -501,6 +503,10 @@ class Encoding(ABC):
     @abstractmethod
     def storage_formula(self) -> dict[str, int]:
         """``payload_bits`` and ``metadata_bits`` as documented in docs/encodings.md."""
+
+    @abstractmethod
+    def rtl_params(self) -> dict:
+        """Encoding-specific parameters of the RTL template (packing, widths, geometry)."""
 
     # ---- vector operations, composed of events
     def saturate(self, value: int) -> int:

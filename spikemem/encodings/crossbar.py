@@ -34,6 +34,7 @@ class Crossbar(Encoding):
     name = "crossbar"
     layer_types = ("fc", "conv")
     description = "dense row-major matrix, all synapses stored"
+    templates = ("rtl/crossbar.v.j2",)
 
     def __init__(self, image: MemoryImage, n_pre: int, n_post: int, weight_bits: int, per_word: int):
         super().__init__(image, n_pre, n_post, weight_bits)
@@ -102,3 +103,7 @@ class Crossbar(Encoding):
 
     def storage_formula(self) -> dict[str, int]:
         return {"payload_bits": self.n_pre * self.n_post * self.weight_bits, "metadata_bits": 0}
+
+    def rtl_params(self) -> dict:
+        """Parameters the RTL template needs beyond the common ones."""
+        return {"per_word": self.per_word, "words_per_row": self.words_per_row}

@@ -33,6 +33,7 @@ class FuncBmp(FunctionalEncoding):
 
     name = "func_bmp"
     description = "kernel bitmaps + kernel pointers + packed non-zero kernel weights"
+    templates = ("rtl/func_bmp.v.j2", "rtl/_conv.v.j2")
 
     def __init__(self, image, geometry, weight_bits, tap_mask, ptr_bits, bmp_per_word, ptr_per_word, w_per_word):
         super().__init__(image, geometry, weight_bits)
@@ -124,4 +125,14 @@ class FuncBmp(FunctionalEncoding):
         return {
             "payload_bits": nnz * self.weight_bits,
             "metadata_bits": g.n_kernels * g.kernel**2 + g.n_kernels * self.ptr_bits,
+        }
+
+    def rtl_params(self) -> dict:
+        return {
+            **super().rtl_params(),
+            "bmp_bits": self.bmp_bits,
+            "bmp_per_word": self.bmp_per_word,
+            "ptr_bits": self.ptr_bits,
+            "ptr_per_word": self.ptr_per_word,
+            "w_per_word": self.w_per_word,
         }

@@ -33,6 +33,7 @@ class FuncPure(FunctionalEncoding):
 
     name = "func_pure"
     description = "dense kernels only; connectivity computed; whole slices fetched"
+    templates = ("rtl/func_pure.v.j2", "rtl/_conv.v.j2")
 
     def __init__(self, image: MemoryImage, geometry: ConvGeometry, weight_bits: int, per_word: int):
         super().__init__(image, geometry, weight_bits)
@@ -82,3 +83,6 @@ class FuncPure(FunctionalEncoding):
     def storage_formula(self) -> dict[str, int]:
         g = self.geometry
         return {"payload_bits": g.n_kernels * g.kernel**2 * self.weight_bits, "metadata_bits": 0}
+
+    def rtl_params(self) -> dict:
+        return {**super().rtl_params(), "per_word": self.per_word}

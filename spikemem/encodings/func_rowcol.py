@@ -14,6 +14,7 @@ class FuncRowCol(FuncPure):
 
     name = "func_rowcol"
     description = "dense kernels only; row/column ranges computed; only valid taps fetched"
+    templates = ("rtl/func_rowcol.v.j2", "rtl/func_pure.v.j2", "rtl/_conv.v.j2")
 
     def walks_invalid_taps(self) -> bool:
         return False

@@ -77,3 +77,18 @@ class FunctionalEncoding(Encoding):
 
     def connectivity(self) -> np.ndarray:
         return self.geometry.connectivity()
+
+    def rtl_params(self) -> dict:
+        g = self.geometry
+        return {
+            "in_channels": g.in_channels,
+            "height": g.height,
+            "width": g.width,
+            "out_channels": g.out_channels,
+            "kernel": g.kernel,
+            "stride": g.stride,
+            "padding": g.padding,
+            "out_height": g.out_height,
+            "out_width": g.out_width,
+            "walks_invalid_taps": self.walks_invalid_taps(),
+        }

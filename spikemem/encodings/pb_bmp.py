@@ -38,6 +38,7 @@ class PbBmp(Encoding):
     name = "pb_bmp"
     layer_types = ("fc", "conv")
     description = "row pointers + connectivity bitmap + packed non-zero weights"
+    templates = ("rtl/pb_bmp.v.j2",)
 
     def __init__(self, image, n_pre, n_post, weight_bits, mask, ptr_bits, ptr_per_word, w_per_word, word_bits):
         super().__init__(image, n_pre, n_post, weight_bits)
@@ -148,4 +149,12 @@ class PbBmp(Encoding):
         return {
             "payload_bits": nnz * self.weight_bits,
             "metadata_bits": self.n_pre * self.n_post + self.n_pre * self.ptr_bits,
+        }
+
+    def rtl_params(self) -> dict:
+        return {
+            "ptr_bits": self.ptr_bits,
+            "ptr_per_word": self.ptr_per_word,
+            "w_per_word": self.w_per_word,
+            "bitmap_words_per_row": self.bitmap_words_per_row,
         }

@@ -39,6 +39,7 @@ class PbCsr(Encoding):
     name = "pb_csr"
     layer_types = ("fc", "conv")
     description = "row pointers + (index, weight) entries of the non-zero synapses"
+    templates = ("rtl/pb_csr.v.j2",)
 
     def __init__(self, image, n_pre, n_post, weight_bits, mask, ptr_bits, idx_bits, ptr_per_word, ent_per_word):
         super().__init__(image, n_pre, n_post, weight_bits)
@@ -138,4 +139,13 @@ class PbCsr(Encoding):
         return {
             "payload_bits": nnz * self.weight_bits,
             "metadata_bits": nnz * self.idx_bits + (self.n_pre + 1) * self.ptr_bits,
+        }
+
+    def rtl_params(self) -> dict:
+        return {
+            "ptr_bits": self.ptr_bits,
+            "idx_bits": self.idx_bits,
+            "entry_bits": self.entry_bits,
+            "ptr_per_word": self.ptr_per_word,
+            "ent_per_word": self.ent_per_word,
         }

@@ -23,14 +23,13 @@ def input_spikes(n_in: int = 700, steps: int = 250, seed: int = 0, isi_range=(1.
 
 
 def smiley_image(size_t: int = 250, size_n: int = 250) -> np.ndarray:
-    """A binary smiley face drawn on a (time x neuron) grid: face outline, two eyes, a mouth."""
+    """A binary smiley face on a (time x neuron) grid, upright in the usual raster view (time to
+    the right, neuron index upwards): face outline, two eyes, a smiling mouth."""
     t, n = np.meshgrid(np.linspace(-1, 1, size_t), np.linspace(-1, 1, size_n), indexing="ij")
-    r = np.hypot(t, n)
     width = 0.05
-    outline = np.abs(r - 0.85) < width
-    eyes = (np.hypot(t + 0.3, n + 0.35) < 0.12) | (np.hypot(t + 0.3, n - 0.35) < 0.12)
-    mouth_r = np.hypot(t - 0.05, n)
-    mouth = (np.abs(mouth_r - 0.5) < width) & (t > 0.2)
+    outline = np.abs(np.hypot(t, n) - 0.85) < width
+    eyes = (np.hypot(t + 0.35, n - 0.3) < 0.12) | (np.hypot(t - 0.35, n - 0.3) < 0.12)
+    mouth = (np.abs(np.hypot(t, n - 0.05) - 0.5) < width) & (n < -0.2)
     return (outline | eyes | mouth).astype(np.float32)
 
 

@@ -1,0 +1,68 @@
+# RTL: render every design from its templates, then verify it against its golden model.
+
+SHARED_RTL_TEMPLATES = [
+    "templates/rtl/_common.v.j2",
+    "templates/rtl/memory.v.j2",
+    "templates/rtl/sram_model.v.j2",
+    "templates/tb/testbench.v.j2",
+]
+
+
+rule rtl_render:
+    input:
+        config=RESOLVED,
+        templates=design_templates,
+        shared=SHARED_RTL_TEMPLATES,
+        model=encoding_module,
+        code="spikemem/rtl/render.py",
+    output:
+        "results/rtl/{design}/manifest.json",
+    log:
+        "logs/rtl/render-{design}.log",
+    params:
+        cli=SPIKEMEM,
+        out_dir=lambda wc: f"results/rtl/{wc.design}",
+    conda:
+        ENV
+    shell:
+        "{params.cli} rtl render --config {input.config} --design {wildcards.design} "
+        "--out-dir {params.out_dir} > {log} 2>&1"
+
+
+rule rtl_verify:
+    input:
+        config=RESOLVED,
+        manifest="results/rtl/{design}/manifest.json",
+        code="spikemem/rtl/verify.py",
+    output:
+        "results/verify/{design}.json",
+    log:
+        "logs/rtl/verify-{design}.log",
+    threads: 2  # Verilator's C++ build uses two jobs
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        cli=SPIKEMEM,
+        rtl_dir=lambda wc: f"results/rtl/{wc.design}",
+        work_dir=lambda wc: f"results/verify/work/{wc.design}",
+    conda:
+        ENV
+    shell:
+        "{params.cli} rtl verify --config {input.config} --design {wildcards.design} "
+        "--rtl-dir {params.rtl_dir} --work-dir {params.work_dir} --out {output} > {log} 2>&1"
+
+
+rule verify_summary:
+    input:
+        expand("results/verify/{design}.json", design=DESIGNS),
+    output:
+        "results/verify/summary.csv",
+    log:
+        "logs/rtl/verify-summary.log",
+    params:
+        cli=SPIKEMEM,
+    conda:
+        ENV
+    shell:
+        "{params.cli} tabulate-verify --out {output} {input} > {log} 2>&1"

@@ -1,0 +1,1 @@
+"""RTL: rendering the Jinja-templated controllers and verifying them against the golden models."""

@@ -1,0 +1,170 @@
+"""Rendering one design's RTL (controller, memories, SRAM simulation models, testbench)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from ..config import Design
+from ..encodings import Encoding, MemoryParams
+from ..encodings.base import bits_for, weight_range
+from ..paths import TEMPLATE_DIR
+from ..pdk import load_pdk_config
+from ..provenance import atomic_write_text
+from ..workloads import build, memory_params
+
+SIM_DEFINE = "SPIKEMEM_SIM"
+
+
+def template_env(template_dir: str | Path | None = None) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir or TEMPLATE_DIR)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=False,
+        lstrip_blocks=False,
+    )
+
+
+def capacity_weights(design: Design) -> np.ndarray:
+    """All synapses present: the weights a design's memories are sized for."""
+    g = design.geometry
+    shape = (design.n_pre, design.n_post) if g is None else (g.out_channels, g.in_channels, g.kernel, g.kernel)
+    return np.ones(shape, dtype=np.int64)
+
+
+def capacity(design: Design, params: MemoryParams) -> tuple[Encoding, int]:
+    """The encoding at full density (sizes every memory) and its synapse count (``max_nnz``)."""
+    weights = capacity_weights(design)
+    return build(design, weights, params), int(np.count_nonzero(weights))
+
+
+def zero_extend(signal: str, width: int, to: int) -> str:
+    """A Verilog expression widening ``signal`` from ``width`` to ``to`` bits."""
+    if to == width:
+        return signal
+    if to < width:
+        raise ValueError(f"cannot widen {signal} from {width} to {to} bits")
+    return f"{{{to - width}'d0, {signal}}}"
+
+
+def _memory_context(mem, macro, word_bits: int) -> dict:
+    addr_bits = bits_for(mem.depth)
+    ctx = {
+        "name": mem.name,
+        "word_bits": word_bits,
+        "depth": mem.depth,
+        "addr_bits": addr_bits,
+        "implementation": mem.implementation,
+        "macro": mem.macro,
+    }
+    if mem.implementation == "sram":
+        macro_addr_bits = bits_for(macro.depth)
+        lanes = math.ceil(word_bits / macro.word_bits)
+        banks = math.ceil(mem.depth / macro.depth)
+        low = min(addr_bits, macro_addr_bits)
+        ctx.update(
+            macro_word_bits=macro.word_bits,
+            macro_addr_bits=macro_addr_bits,
+            macro_wmask_bits=macro.word_bits // 8,
+            lanes=lanes,
+            banks=banks,
+            bank_bits=max(1, addr_bits - macro_addr_bits),
+            padded=lanes * macro.word_bits > word_bits,
+            lane_wdata_expr=zero_extend("wdata", word_bits, lanes * macro.word_bits),
+            macro_addr_expr=zero_extend(f"addr[{low - 1}:0]", low, macro_addr_bits),
+            rdata_expr=f"bank_dout[{'bank_r' if banks > 1 else 0}]"
+            + (f"[{word_bits - 1}:0]" if lanes * macro.word_bits > word_bits else ""),
+        )
+    return ctx
+
+
+def design_context(cfg: Mapping, design: Design) -> dict:
+    """Everything the templates need for one design, derived from its capacity memory image."""
+    params = memory_params(cfg)
+    pdk = load_pdk_config(cfg["pdk"])
+    enc, max_nnz = capacity(design, params)
+    wb, w = design.weight_bits, params.word_bits
+    _, wmax = weight_range(wb)
+    delta_bits = wb + 1
+    memories = [_memory_context(m, pdk.macro(params.macro.name), w) for m in enc.image.memories.values()]
+    pre_bits, post_bits = bits_for(enc.n_pre), bits_for(enc.n_post)
+    # One width for the controllers' counters and address arithmetic: wide enough for every index,
+    # address and product they form.
+    counter_bits = max([pre_bits, post_bits, bits_for(max_nnz + 1)] + [m["addr_bits"] + 1 for m in memories]) + 1
+    ctx = {
+        "design": design.name,
+        "encoding": design.encoding,
+        "prefix": f"spikemem_{design.encoding}",
+        "word_bits": w,
+        "weight_bits": wb,
+        "weight_max": wmax,
+        "delta_bits": delta_bits,
+        "sat_w_ext": f"{{{{{delta_bits + 2 - wb}{{sa_w[{wb - 1}]}}}}, sa_w}}",
+        "sat_d_ext": f"{{{{2{{sa_d[{delta_bits - 1}]}}}}, sa_d}}",
+        "n_pre": enc.n_pre,
+        "n_post": enc.n_post,
+        "pre_bits": pre_bits,
+        "post_bits": post_bits,
+        "index_bits": max(pre_bits, post_bits),
+        "counter_bits": counter_bits,
+        "max_nnz": max_nnz,
+        "memories": memories,
+        "load_sel_bits": bits_for(len(memories)),
+        "load_addr_bits": max(m["addr_bits"] for m in memories),
+        "clock_mhz": cfg["clock_mhz"],
+        "max_events": 3 * cfg["characterization"]["events_per_operation"],
+        **enc.rtl_params(),
+    }
+    return ctx
+
+
+def render_design(
+    cfg: Mapping, design: Design, out_dir: str | Path, template_dir: str | Path | None = None
+) -> dict[str, Path]:
+    """Write the design's Verilog: one file per module (controller, memories), the SRAM
+    simulation models and the testbench. Returns the files by role."""
+    env = template_env(template_dir)
+    ctx = design_context(cfg, design)
+    out = Path(out_dir)
+    files: dict[str, Path] = {}
+
+    top = env.get_template(f"rtl/{design.encoding}.v.j2").render(p=ctx)
+    files["top"] = out / "rtl" / f"{ctx['prefix']}.v"
+    atomic_write_text(files["top"], top)
+    mem_tpl = env.get_template("rtl/memory.v.j2")
+    for m in ctx["memories"]:
+        path = out / "rtl" / f"{ctx['prefix']}_mem_{m['name']}.v"
+        atomic_write_text(path, mem_tpl.render(mem=m, prefix=ctx["prefix"], design=design.name))
+        files[f"mem_{m['name']}"] = path
+    sram_tpl = env.get_template("rtl/sram_model.v.j2")
+    pdk = load_pdk_config(cfg["pdk"])
+    for name in sorted({m["macro"] for m in ctx["memories"] if m["implementation"] == "sram"}):
+        macro = pdk.macro(name)
+        model = {
+            "name": name,
+            "word_bits": macro.word_bits,
+            "depth": macro.depth,
+            "addr_bits": bits_for(macro.depth),
+            "wmask_bits": macro.word_bits // 8,
+        }
+        path = out / "sim" / f"{name}.v"
+        atomic_write_text(path, sram_tpl.render(m=model))
+        files[f"sram_{name}"] = path
+    tb = env.get_template("tb/testbench.v.j2").render(p=ctx)
+    files["testbench"] = out / "sim" / "tb.v"
+    atomic_write_text(files["testbench"], tb)
+    return files
+
+
+def design_sources(files: Mapping[str, Path]) -> list[Path]:
+    """The synthesizable sources (controller and memory wrappers), controller first."""
+    return [files["top"]] + [p for k, p in files.items() if k.startswith("mem_")]
+
+
+def simulation_models(files: Mapping[str, Path]) -> list[Path]:
+    return [p for k, p in files.items() if k.startswith("sram_")]

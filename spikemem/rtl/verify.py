@@ -1,0 +1,213 @@
+"""Verification of a rendered design against its golden model, in Icarus Verilog and Verilator.
+
+For each density: the golden model builds the memory image (sized for the design's capacity),
+the testbench loads it through the load port and plays a shuffled mix of forward, backward and
+update events; every streamed synapse, every update's hit flag and every event's reads and writes
+per memory must equal the golden model's.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Design
+from ..golden import run_events
+from ..workloads import OPERATIONS, build, memory_params, random_events, random_weights, rng_for
+from .render import SIM_DEFINE, capacity, design_context, design_sources, simulation_models
+
+SIMULATORS = ("icarus", "verilator")
+OP_CODES = {"forward": 0, "backward": 1, "update": 2}
+
+
+class ToolFailure(RuntimeError):
+    """An external tool failed; the message names its log and ends with the log's last lines."""
+
+
+def run_tool(cmd: list[str], log: Path, cwd: Path | None = None, timeout: float = 1800) -> None:
+    """Run ``cmd`` with its output in ``log``; on failure raise with the log's path and tail."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as f:
+        f.write("$ " + " ".join(map(str, cmd)) + "\n")
+        f.flush()
+        try:
+            proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=cwd, timeout=timeout)
+        except FileNotFoundError:
+            raise ToolFailure(f"{cmd[0]} is not installed (apt-get install iverilog verilator)") from None
+        except subprocess.TimeoutExpired:
+            raise ToolFailure(f"{cmd[0]} timed out after {timeout} s; log: {log}") from None
+    if proc.returncode:
+        tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-25:])
+        raise ToolFailure(f"{Path(cmd[0]).name} failed (exit {proc.returncode}); log: {log}\n{tail}")
+
+
+@dataclass
+class Stimulus:
+    """One density's load image, events and the golden model's expectations."""
+
+    density: float
+    loads: list[int]
+    events: list[tuple[str, tuple[int, ...]]]
+    expected_outputs: list
+    expected_counts: list[Counter]
+    memories: list[str] = field(default_factory=list)
+
+
+def make_stimulus(cfg: Mapping, design: Design, density: float, n_per_op: int) -> Stimulus:
+    ctx = design_context(cfg, design)
+    params = memory_params(cfg)
+    _, max_nnz = capacity(design, params)
+    rng = rng_for(cfg, design.name, density, "verify")
+    enc = build(design, random_weights(design, density, rng), params, max_nnz)
+    loads = []
+    word_bits, addr_bits = ctx["word_bits"], ctx["load_addr_bits"]
+    for sel, mem in enumerate(enc.image.memories.values()):
+        for addr, word in enumerate(mem.words):
+            loads.append((sel << (addr_bits + word_bits)) | (addr << word_bits) | word)
+    events = [(op, ev) for op in OPERATIONS for ev in random_events(enc, op, n_per_op, rng)]
+    order = rng.permutation(len(events))
+    events = [events[k] for k in order]
+    outputs, counts = [], []
+    for op, ev in events:  # one at a time: updates change what later events read
+        out, cnt = run_events(enc, op, [ev])
+        outputs.append(out[0])
+        counts.append(cnt[0])
+    return Stimulus(density, loads, events, outputs, counts, list(enc.image.memories))
+
+
+def _hex_lines(values: list[int], bits: int) -> str:
+    digits = (bits + 3) // 4
+    return "".join(f"{v:0{digits}x}\n" for v in values)
+
+
+def write_stimulus(ctx: Mapping, stim: Stimulus, directory: Path) -> tuple[Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    pre_b, post_b, d_b = ctx["pre_bits"], ctx["post_bits"], ctx["delta_bits"]
+    records = []
+    for op, ev in stim.events:
+        pre = ev[0] if op != "backward" else 0
+        post = ev[0] if op == "backward" else (ev[1] if op == "update" else 0)
+        delta = (ev[2] & ((1 << d_b) - 1)) if op == "update" else 0
+        records.append((((OP_CODES[op] << pre_b | pre) << post_b | post) << d_b) | delta)
+    load_file, event_file = directory / "load.hex", directory / "events.hex"
+    load_file.write_text(_hex_lines(stim.loads, ctx["load_sel_bits"] + ctx["load_addr_bits"] + ctx["word_bits"]))
+    event_file.write_text(_hex_lines(records, 2 + pre_b + post_b + d_b))
+    return load_file, event_file
+
+
+def build_simulator(simulator: str, files: Mapping[str, Path], work: Path) -> list[str]:
+    """Compile the testbench and design; return the command that runs the simulation."""
+    sources = [str(p) for p in [files["testbench"], *design_sources(files), *simulation_models(files)]]
+    work.mkdir(parents=True, exist_ok=True)
+    if simulator == "icarus":
+        binary = work / "sim.vvp"
+        run_tool(["iverilog", "-g2005", f"-D{SIM_DEFINE}", "-s", "tb", "-o", str(binary), *sources], work / "build.log")
+        return ["vvp", "-n", str(binary)]
+    obj = work / "obj"
+    run_tool(
+        # The designs are small: an unoptimized C++ build halves the compile time, which dominates.
+        [
+            "verilator",
+            "--binary",
+            "--timing",
+            f"-D{SIM_DEFINE}",
+            "-Wno-fatal",
+            "-Wno-lint",
+            "-Wno-style",
+            "--top-module",
+            "tb",
+            "-Mdir",
+            str(obj),
+            "--build-jobs",
+            "2",
+            "-MAKEFLAGS",
+            "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0",
+            *sources,
+        ],
+        work / "build.log",
+    )
+    return [str(obj / "Vtb")]
+
+
+def lint(files: Mapping[str, Path], work: Path) -> None:
+    """Verilator ``--lint-only -Wall`` on the synthesizable design (with the SRAM models)."""
+    sources = [str(p) for p in [*design_sources(files), *simulation_models(files)]]
+    top = Path(files["top"]).stem
+    run_tool(["verilator", "--lint-only", "-Wall", "--top-module", top, *sources], work / "lint.log")
+
+
+def parse_output(text: str, n_memories: int):
+    """Streams, hit flags, cycles and cumulative access counts per event."""
+    events, current, base = [], [], None
+    for line in text.splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        if parts[0] == "L":
+            base = [int(v) for v in parts[1:]]
+        elif parts[0] == "O":
+            current.append((int(parts[1]), int(parts[2])))
+        elif parts[0] == "D":
+            nums = [int(v) for v in parts[1:]]
+            events.append({"stream": current, "found": bool(nums[0]), "cycles": nums[1], "counts": nums[2:]})
+            current = []
+    complete = text.rstrip().endswith("END")
+    return base, events, complete
+
+
+def compare(stim: Stimulus, text: str) -> dict:
+    """Event-by-event comparison with the golden model; returns counts and the first mismatches."""
+    mems = stim.memories
+    base, events, complete = parse_output(text, len(mems))
+    mismatches: list[str] = []
+    if base is None or not complete:
+        mismatches.append("simulation output incomplete")
+    prev = base or [0] * (2 * len(mems))
+    cycles: dict[str, list[int]] = {op: [] for op in OPERATIONS}
+    synapses: dict[str, int] = Counter()
+    for k, (op, ev) in enumerate(stim.events):
+        if k >= len(events):
+            mismatches.append(f"event {k} ({op} {ev}): no result")
+            break
+        got = events[k]
+        exp_out = stim.expected_outputs[k]
+        if op == "update":
+            if got["found"] != bool(exp_out) or got["stream"]:
+                mismatches.append(f"event {k} ({op} {ev}): found {got['found']}, expected {bool(exp_out)}")
+        elif got["stream"] != [tuple(p) for p in exp_out]:
+            mismatches.append(f"event {k} ({op} {ev}): stream {got['stream'][:6]} != {list(exp_out)[:6]}")
+        delta = [c - p for c, p in zip(got["counts"], prev, strict=True)]
+        prev = got["counts"]
+        exp = stim.expected_counts[k]
+        want = [exp.get(f"{m}.{rw}", 0) for m in mems for rw in ("R", "W")]
+        if delta != want:
+            mismatches.append(f"event {k} ({op} {ev}): accesses {delta} != golden {want} ({', '.join(mems)} R/W)")
+        cycles[op].append(got["cycles"])
+        synapses[op] += len(got["stream"]) if op != "update" else int(got["found"])
+    return {
+        "events": len(stim.events),
+        "checked": min(len(events), len(stim.events)),
+        "mismatches": len(mismatches),
+        "first_mismatches": mismatches[:5],
+        "cycles": {
+            op: {
+                "mean_latency": float(np.mean(v)) if v else None,
+                "max_latency": int(max(v)) if v else None,
+                "synapses_per_cycle": (synapses[op] / sum(v)) if v and sum(v) else None,
+            }
+            for op, v in cycles.items()
+        },
+    }
+
+
+def simulators_available() -> dict[str, bool]:
+    return {
+        "icarus": bool(shutil.which("iverilog") and shutil.which("vvp")),
+        "verilator": bool(shutil.which("verilator")),
+    }

@@ -1,0 +1,1 @@
+"""Synthesis (SiliconCompiler + Yosys), gate-level activity, power, and the energy table."""

@@ -37,6 +37,7 @@ ENV = "../envs/spikemem.yaml"  # relative to rules/
 include: "rules/provenance.smk"
 include: "rules/golden.smk"
 include: "rules/rtl.smk"
+include: "rules/synth.smk"
 include: "rules/snn.smk"
 
 
@@ -46,6 +47,7 @@ rule all:
         "results/provenance/pdk.json",
         "results/golden/storage_bits.csv",
         "results/verify/summary.csv",
+        "results/energy/energy_table.csv",
         "results/snn/summary.csv",
         "results/snn/data/inputs.png",
         expand("results/snn/runs/{run}/training.png", run=SNN_RUNS),

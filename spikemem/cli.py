@@ -161,6 +161,40 @@ def cmd_tabulate_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_characterize(args: argparse.Namespace) -> int:
+    from .rtl.verify import ToolFailure
+    from .synth.characterize import characterize
+
+    cfg = load_config(args.config)
+    design = design_by_name(cfg, args.design)
+    try:
+        r = characterize(cfg, design, Path(args.rtl_dir), Path(args.work_dir), Path(args.out), Path(args.cache_dir))
+    except ToolFailure as e:
+        print(f"spikemem: error: {e}", file=sys.stderr)
+        return 1
+    for run in r["runs"]:
+        ev = sum(w["events"] for w in run["windows"]) or 1
+        print(
+            f"{design.name} {run['operation']:8s} density {run['density']}: "
+            f"{sum(w['dynamic_j'] for w in run['windows']) / ev * 1e12:.2f} pJ/event (dynamic)"
+        )
+    return 0
+
+
+def cmd_energy_table(args: argparse.Namespace) -> int:
+    from .config import design_by_name as by_name
+    from .synth.energy_table import build_table, capacity_bits, load_characterizations, write_table
+
+    cfg = load_config(args.config)
+    chars = load_characterizations(args.inputs)
+    golden = {c["design"]["name"]: capacity_bits(cfg, by_name(cfg, c["design"]["name"])) for c in chars}
+    table = build_table(chars, golden)
+    write_table(table, Path(args.out), chars, cfg)
+    flagged = table[table.flagged]
+    print(f"{len(table)} rows, {len(flagged)} flagged (held-out error > 10 % or no held-out size)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spikemem", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -203,6 +237,21 @@ def build_parser() -> argparse.ArgumentParser:
     rv.add_argument("--simulators", help="comma-separated subset of icarus,verilator")
     for q in (rr, rv):
         q.set_defaults(func=cmd_rtl)
+
+    p = sub.add_parser("characterize", help="synthesize one design, simulate it at gate level, compute energies")
+    _add_config(p)
+    p.add_argument("--design", required=True)
+    p.add_argument("--rtl-dir", required=True)
+    p.add_argument("--work-dir", required=True)
+    p.add_argument("--cache-dir", required=True, help="parsed Liberty models and cell simulation models")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_characterize)
+
+    p = sub.add_parser("energy-table", help="fit and validate the cost models of all characterized designs")
+    _add_config(p)
+    p.add_argument("--out", required=True)
+    p.add_argument("inputs", nargs="+", help="characterization JSON files")
+    p.set_defaults(func=cmd_energy_table)
 
     p = sub.add_parser("snn", help="the spiking-network experiment")
     ssub = p.add_subparsers(dest="action", required=True)

@@ -7,6 +7,10 @@ provides the executable: a Tcl interpreter from Python's tkinter, with Yosys's T
 API with the semantics of Yosys's own ``kernel/tclapi.cc``: a command's result is the scratchpad's
 ``result.json`` (as a Tcl list) or ``result.string``, and a failing command is a Tcl error.
 
+Limitation: libyosys as built for PyPI ends the process on a Yosys error (``log_error`` exits; it
+cannot be made to throw), so a Tcl ``catch`` around a failing Yosys command is not honoured: the
+run stops with Yosys's ``ERROR:`` line and a non-zero exit, which is what SiliconCompiler checks.
+
 Usage: ``python -m spikemem.synth.yosys_frontend [--version | -V] [-q] [-c script.tcl |
 -s script.ys | -p "cmds"] [files...]``.
 """

@@ -1,0 +1,46 @@
+# Synthesis, gate-level activity and power of every design, then the energy table.
+
+
+rule characterize:
+    input:
+        config=RESOLVED,
+        manifest="results/rtl/{design}/manifest.json",
+        verified="results/verify/{design}.json",
+        code=["spikemem/synth/characterize.py", "spikemem/synth/sc_flow.py", "spikemem/synth/energy_model.py"],
+    output:
+        "results/synth/{design}/characterization.json",
+    log:
+        "logs/synth/{design}.log",
+    threads: 1
+    resources:
+        mem_mb=2500,
+        runtime=60,
+    params:
+        cli=SPIKEMEM,
+        rtl_dir=lambda wc: f"results/rtl/{wc.design}",
+        work_dir=lambda wc: f"results/synth/{wc.design}/work",
+    conda:
+        ENV
+    shell:
+        "{params.cli} characterize --config {input.config} --design {wildcards.design} "
+        "--rtl-dir {params.rtl_dir} --work-dir {params.work_dir} --cache-dir results/synth/cache "
+        "--out {output} > {log} 2>&1"
+
+
+rule energy_table:
+    input:
+        config=RESOLVED,
+        chars=expand("results/synth/{design}/characterization.json", design=DESIGNS),
+        code="spikemem/synth/energy_table.py",
+    output:
+        table="results/energy/energy_table.csv",
+        schema="results/energy/energy_table.schema.json",
+        provenance="results/energy/energy_table.provenance.json",
+    log:
+        "logs/energy_table.log",
+    params:
+        cli=SPIKEMEM,
+    conda:
+        ENV
+    shell:
+        "{params.cli} energy-table --config {input.config} --out {output.table} {input.chars} > {log} 2>&1"

@@ -1,0 +1,174 @@
+"""Synthesis and energy: the pyosys Yosys front-end, Liberty energies, the energy model, the
+whole chain on one small design per encoding, and the cost-model fit."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from spikemem.config import designs, load_config
+from spikemem.synth.energy_table import FEATURES, build_table
+
+TOOLS = all(shutil.which(t) for t in ("iverilog", "vvp", "sta"))
+
+
+def test_yosys_frontend_version_and_tcl(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "spikemem.synth.yosys_frontend", "--version"], capture_output=True, text=True
+    )
+    assert out.returncode == 0 and out.stdout.startswith("Yosys 0.")
+    (tmp_path / "m.v").write_text("module m(input a, input b, output y); assign y = a & b; endmodule\n")
+    (tmp_path / "s.tcl").write_text(
+        f"yosys read_verilog {tmp_path / 'm.v'}\n"
+        "yosys hierarchy -top m\n"
+        "set listing [yosys tee -q -s result.string ls]\n"
+        "rtlil::set_attr -mod -uint m gate_cost_equivalent 7\n"
+        'puts "LISTING=[string trim $listing] HAS=[rtlil::has_attr -mod m gate_cost_equivalent]"\n'
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "spikemem.synth.yosys_frontend", "-c", str(tmp_path / "s.tcl")],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stdout[-2000:]
+    assert "LISTING=1 modules:" in out.stdout and "HAS=1" in out.stdout
+    # A failing Yosys command ends the run with an ERROR line and a non-zero exit, as Yosys does.
+    (tmp_path / "bad.tcl").write_text("yosys no_such_pass\nputs NOT_REACHED\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "spikemem.synth.yosys_frontend", "-c", str(tmp_path / "bad.tcl")],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode != 0 and "ERROR" in out.stdout + out.stderr and "NOT_REACHED" not in out.stdout
+
+
+@pytest.fixture(scope="session")
+def liberty_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("liberty")
+
+
+def test_sram_access_energy_comes_from_the_macro_liberty(pdk_root_env, liberty_cache):
+    if not pdk_root_env:
+        pytest.skip("no PDK")
+    from pathlib import Path
+
+    from spikemem.synth.liberty_model import load_library, sram_access_energy
+
+    lib = (
+        Path(pdk_root_env) / "sky130A/libs.ref/sky130_sram_macros/lib/sky130_sram_1kbyte_1rw1r_32x256_8_TT_1p8V_25C.lib"
+    )
+    e = sram_access_energy(load_library(lib, liberty_cache), "sky130_sram_1kbyte_1rw1r_32x256_8")
+    # The Liberty's clk0 internal power is 9.589466 (pF * V^2 = pJ) per edge: 19.18 pJ per access.
+    assert e["read_j"] == pytest.approx(2 * 9.589466e-12, rel=1e-6)
+    assert e["write_j"] == pytest.approx(2 * 9.589466e-12, rel=1e-6)
+    assert e["leakage_w"] == pytest.approx(0.009516e-3, rel=1e-6)
+
+
+def test_energy_model_on_a_hand_checked_netlist():
+    from spikemem.synth.energy_model import build_energy_model, window_energy
+    from spikemem.synth.gatelevel import Connectivity
+
+    cells = {
+        "inv": {
+            "leakage_w": 1e-12,
+            "pins": {
+                "A": {"direction": "input", "cap_f": 2e-15, "internal_j": 1e-16},
+                "Y": {"direction": "output", "cap_f": 0.0, "internal_j_vs_load": [[0.0, 1e-14], [1e-15, 3e-15]]},
+            },
+        },
+    }
+    conn = Connectivity(
+        names={2: "a", 3: "n1", 4: "y"},
+        cells={
+            "u1": {"type": "inv", "connections": {"A": [2], "Y": [3]}, "directions": {}},
+            "u2": {"type": "inv", "connections": {"A": [3], "Y": [4]}, "directions": {}},
+        },
+        ports={},
+    )
+    model = build_energy_model(conn, [2, 3, 4], cells, {}, {}, voltage=1.0)
+    e = window_energy(model, np.array([10, 10, 10]), [], seconds=1e-6)
+    # net a: sink u1.A (2 fF): switching 0.5*2e-15 per toggle, input internal 1e-16 per toggle.
+    # net n1: driven by u1 (load 2 fF -> internal interp 1.4e-15), sink u2.A (1e-16), switch 1e-15.
+    assert e["switching_j"] == pytest.approx(10 * (1e-15 + 1e-15))
+    assert e["internal_j"] == pytest.approx(10 * (1e-16 + 1.4e-15 + 1e-16 + 1e-15))
+    assert e["logic_leakage_j"] == pytest.approx(2e-12 * 1e-6)
+
+
+def test_cost_model_fit_recovers_known_coefficients_and_validates():
+    rng = np.random.default_rng(0)
+    truth = np.array([2e-12, 5e-13, 3e-12, 4e-12])
+
+    def run(op, size):
+        windows = []
+        for _ in range(12):
+            x = {
+                "events": 25,
+                "synapses": int(rng.integers(10, 200)) * size,
+                "word_reads": int(rng.integers(5, 80)) * size,
+                "word_writes": int(rng.integers(0, 30)),
+            }
+            windows.append({**x, "dynamic_j": float(np.dot(truth, [x[f] for f in FEATURES]))})
+        return {"operation": op, "density": 0.5, "events": 300, "cycles": 3000, "windows": windows}
+
+    def char(name, size):
+        return {
+            "design": {
+                "name": name,
+                "encoding": "pb_bmp",
+                "layer": "fc",
+                "weight_bits": 4,
+                "n_pre": size,
+                "n_post": size,
+            },
+            "runs": [run("forward", size)],
+            "synthesis": {"macros": {"m": 2}, "stdcell_area_um2": 1.0},
+            "leakage_w": {"logic": 1e-6, "sram": 2e-5},
+            "timing": {"worst_slack_ns": 1.0, "clock_mhz": 50},
+            "flow_level": "synthesis",
+        }
+
+    table = build_table([char("a", 1), char("b", 2)], {})
+    row = table.iloc[0]
+    assert row["e_event_j"] == pytest.approx(truth[0], rel=1e-6)
+    assert row["e_read_word_j"] == pytest.approx(truth[2], rel=1e-6)
+    assert row["heldout_design"] == "b" and row["heldout_max_error"] < 1e-9 and not row["flagged"]
+
+
+@pytest.mark.slow
+@pytest.mark.tools
+@pytest.mark.skipif(not TOOLS, reason="needs iverilog and OpenSTA")
+@pytest.mark.parametrize("encoding", ["crossbar", "pb_csr", "pb_bmp", "func_rowcol", "func_bmp", "func_pure"])
+def test_whole_chain_on_a_small_design(root, tmp_path, liberty_cache, encoding):
+    from spikemem.rtl.stage import render_stage
+    from spikemem.synth.characterize import characterize
+
+    cfg = load_config(root / "config" / "test_small.yaml")
+    cfg["characterization"] = {**cfg["characterization"], "densities": [0.2, 1.0], "events_per_operation": 75}
+    design = next(d for d in designs(cfg) if d.encoding == encoding and d.weight_bits == 4)
+    render_stage(cfg, design, tmp_path / "rtl")
+    r = characterize(cfg, design, tmp_path / "rtl", tmp_path / "work", tmp_path / "c.json", liberty_cache)
+
+    assert r["flow_level"] in ("synthesis", "placed_and_routed")
+    assert r["synthesis"]["cells"] > 0 and r["synthesis"]["macros"], "memories are SRAM macros here"
+    per_event = {}
+    for run in r["runs"]:
+        assert run["gate_level_mismatches"] == 0
+        w = run["windows"]
+        assert sum(x["internal_j"] for x in w) > 0 and sum(x["switching_j"] for x in w) > 0
+        per_event[(run["operation"], run["density"])] = sum(x["dynamic_j"] for x in w) / sum(x["events"] for x in w)
+        if run["operation"] != "update":
+            assert sum(x["sram_read_j"] for x in w) > 0  # the SRAM share is present
+    # Denser layers stream more synapses per event: forward and backward energy rises with activity.
+    for op in ("forward", "backward"):
+        assert per_event[(op, 1.0)] > per_event[(op, 0.2)]
+    prov = r["provenance"]
+    assert prov["flow_level"] == r["flow_level"] and prov["tools"]["iverilog"]
+    assert all(len(h) == 64 for h in prov["pdk_files"].values())
+    assert r["cross_check"]["ours_logic_power_w"] > 0 and r["timing"]["worst_slack_ns"] is not None
+    table = build_table([r], {})
+    assert set(table.operation) == {"forward", "backward", "update"}
+    assert (table[["e_event_j", "e_synapse_j", "e_read_word_j", "e_write_word_j"]] >= 0).all().all()

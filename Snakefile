@@ -13,6 +13,7 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 from snakemake.utils import min_version, validate
 
 from spikemem.config import validate_config
+from analysis.report import FIGURES as REPORT_FIGURES
 from spikemem.workflow import design_names, design_templates, encoding_module, sync_resolved_config
 
 min_version("9.0")
@@ -39,6 +40,7 @@ include: "rules/golden.smk"
 include: "rules/rtl.smk"
 include: "rules/synth.smk"
 include: "rules/snn.smk"
+include: "rules/report.smk"
 
 
 rule all:
@@ -48,6 +50,7 @@ rule all:
         "results/golden/storage_bits.csv",
         "results/verify/summary.csv",
         "results/energy/energy_table.csv",
+        "results/report/index.html",
         "results/snn/summary.csv",
         "results/snn/data/inputs.png",
         expand("results/snn/runs/{run}/training.png", run=SNN_RUNS),

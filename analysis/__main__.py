@@ -18,6 +18,15 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--run-dir", required=True)
     r.add_argument("--target", required=True)
     r.add_argument("--out", required=True)
+    sub.add_parser("report", help="the comparison report (see analysis.report)", add_help=False)
+    if argv is None:
+        import sys
+
+        argv = sys.argv[1:]
+    if argv and argv[0] == "report":
+        from .report import main as report_main
+
+        return report_main(argv[1:])
     args = p.parse_args(argv)
     if args.command == "snn-data":
         snn_figures.data_figures(args.data_dir, args.inputs_png, args.target_png)

@@ -44,3 +44,4 @@ rule energy_table:
         ENV
     shell:
         "{params.cli} energy-table --config {input.config} --out {output.table} {input.chars} > {log} 2>&1"
+

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .config import ConfigError, design_by_name, designs, load_config
 from .encodings import EncodingError
+from .network_energy import MissingEnergyRow
 from .pdk import PdkError, check_pdk, load_pdk_config, pdk_root
 from .provenance import atomic_write_json, provenance
 
@@ -195,6 +196,34 @@ def cmd_energy_table(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_energy(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .network_energy import conv_sweep, fc_sweeps, network_energy
+    from .provenance import atomic_write_json, atomic_write_text, provenance
+
+    cfg = load_config(args.config)
+    table = pd.read_csv(args.table)
+    out = Path(args.out_dir)
+    rows = []
+    for metrics_file in args.runs:
+        metrics = json.loads(Path(metrics_file).read_text())
+        rows += network_energy(cfg, table, Path(metrics_file).parent, metrics)
+    atomic_write_text(out / "network_energy.csv", pd.DataFrame(rows).to_csv(index=False, float_format="%.6g"))
+    atomic_write_text(out / "fc_sweeps.csv", fc_sweeps(cfg, table).to_csv(index=False, float_format="%.6g"))
+    atomic_write_text(out / "conv_sweep.csv", conv_sweep(cfg, table).to_csv(index=False, float_format="%.6g"))
+    atomic_write_json(
+        out / "network_energy.provenance.json",
+        {
+            "energy_table": args.table,
+            "runs": args.runs,
+            **provenance(cfg, stage="network_energy"),
+        },
+    )
+    print(f"{len(rows)} network x encoding rows")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spikemem", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -253,6 +282,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", help="characterization JSON files")
     p.set_defaults(func=cmd_energy_table)
 
+    p = sub.add_parser("energy", help="energy of every trained network and of the layer sweeps")
+    _add_config(p)
+    p.add_argument("--table", required=True, help="results/energy/energy_table.csv")
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("runs", nargs="+", help="metrics.json of the training runs")
+    p.set_defaults(func=cmd_energy)
+
     p = sub.add_parser("snn", help="the spiking-network experiment")
     ssub = p.add_subparsers(dest="action", required=True)
     sd = ssub.add_parser("data", help="the fixed input trains and target raster")
@@ -287,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, PdkError, EncodingError) as e:
+    except (ConfigError, PdkError, EncodingError, MissingEnergyRow) as e:
         print(f"spikemem: error: {e}", file=sys.stderr)
         return 2
 

@@ -105,6 +105,12 @@ def _check_semantics(cfg: dict) -> None:
                 f"config key 'characterization.conv_geometries[{k}].kernel': a {g.kernel}x{g.kernel} "
                 f"kernel bitmap does not fit memory.word_bits={cfg['memory']['word_bits']}"
             )
+    missing = sorted(set(cfg["snn"]["weight_bits"]) - set(cfg["characterization"]["weight_bits"]))
+    if missing and cfg["encodings"]["fc"]:
+        raise ConfigError(
+            f"config key 'characterization.weight_bits': the trained widths {missing} (snn.weight_bits) need "
+            "energy-table rows; characterize them too"
+        )
     if max(cfg["characterization"]["weight_bits"]) > cfg["memory"]["word_bits"]:
         raise ConfigError("config key 'characterization.weight_bits': a weight wider than memory.word_bits")
 

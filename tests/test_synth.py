@@ -111,7 +111,9 @@ def test_cost_model_fit_recovers_known_coefficients_and_validates():
                 "word_reads": int(rng.integers(5, 80)) * size,
                 "word_writes": int(rng.integers(0, 30)),
             }
-            windows.append({**x, "dynamic_j": float(np.dot(truth, [x[f] for f in FEATURES]))})
+            windows.append(
+                {**x, "dynamic_j": float(np.dot(truth, [x[f] for f in FEATURES])), "cycles": 4 * x["synapses"]}
+            )
         return {"operation": op, "density": 0.5, "events": 300, "cycles": 3000, "windows": windows}
 
     def char(name, size):

@@ -20,6 +20,7 @@ from scipy.optimize import nnls
 
 FEATURES = ("events", "synapses", "word_reads", "word_writes")
 COEFFICIENTS = ("e_event_j", "e_synapse_j", "e_read_word_j", "e_write_word_j")
+CYCLE_COEFFICIENTS = ("cycles_per_event", "cycles_per_synapse", "cycles_per_read_word", "cycles_per_write_word")
 MAX_HELDOUT_ERROR = 0.10
 
 SCHEMA = {
@@ -36,6 +37,10 @@ SCHEMA = {
         "e_synapse_j": {"type": "number", "minimum": 0, "description": "energy per synapse streamed or updated (J)"},
         "e_read_word_j": {"type": "number", "minimum": 0, "description": "energy per memory word read (J)"},
         "e_write_word_j": {"type": "number", "minimum": 0, "description": "energy per memory word written (J)"},
+        "cycles_per_event": {"type": "number", "minimum": 0, "description": "fitted latency model (cycles)"},
+        "cycles_per_synapse": {"type": "number", "minimum": 0},
+        "cycles_per_read_word": {"type": "number", "minimum": 0},
+        "cycles_per_write_word": {"type": "number", "minimum": 0},
         "fit_windows": {"type": "integer"},
         "fit_r2": {"type": ["number", "null"]},
         "fit_designs": {"type": "string", "description": "designs the model was fitted on"},
@@ -60,9 +65,9 @@ def _size(design: Mapping) -> int:
     return design["n_pre"] * design["n_post"] if "n_pre" in design else 0
 
 
-def _fit(windows: list[dict]) -> tuple[np.ndarray, float | None]:
+def _fit(windows: list[dict], target: str = "dynamic_j") -> tuple[np.ndarray, float | None]:
     x = np.array([[w[f] for f in FEATURES] for w in windows], dtype=float)
-    y = np.array([w["dynamic_j"] for w in windows])
+    y = np.array([w[target] for w in windows], dtype=float)
     # Scale columns to comparable magnitudes so NNLS is well conditioned.
     scale = np.where(x.max(axis=0) > 0, x.max(axis=0), 1.0)
     coef, _ = nnls(x / scale, y)
@@ -97,6 +102,7 @@ def build_table(characterizations: list[dict], golden: dict[str, dict]) -> pd.Da
             if not windows:
                 continue
             coef, r2 = _fit(windows)
+            cycle_coef, _ = _fit(windows, "cycles")
             err = None
             if heldout:
                 errs = [_run_error(coef, r) for r in heldout["runs"] if r["operation"] == op]
@@ -111,6 +117,7 @@ def build_table(characterizations: list[dict], golden: dict[str, dict]) -> pd.Da
                     "weight_bits": wb,
                     "operation": op,
                     **{name: float(v) for name, v in zip(COEFFICIENTS, coef, strict=True)},
+                    **{name: float(v) for name, v in zip(CYCLE_COEFFICIENTS, cycle_coef, strict=True)},
                     "fit_windows": len(windows),
                     "fit_r2": r2,
                     "fit_designs": ";".join(c["design"]["name"] for c in fitted),

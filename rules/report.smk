@@ -1,0 +1,55 @@
+# Network energy, then the comparison report.
+
+
+rule network_energy:
+    input:
+        config=RESOLVED,
+        table="results/energy/energy_table.csv",
+        runs=expand("results/snn/runs/{run}/metrics.json", run=SNN_RUNS),
+        code="spikemem/network_energy.py",
+    output:
+        networks="results/energy/network_energy.csv",
+        fc="results/energy/fc_sweeps.csv",
+        conv="results/energy/conv_sweep.csv",
+        provenance="results/energy/network_energy.provenance.json",
+    log:
+        "logs/network_energy.log",
+    resources:
+        mem_mb=3000,
+    params:
+        cli=SPIKEMEM,
+    conda:
+        ENV
+    shell:
+        "{params.cli} energy --config {input.config} --table {input.table} --out-dir results/energy "
+        "{input.runs} > {log} 2>&1"
+
+
+rule report:
+    input:
+        table="results/energy/energy_table.csv",
+        networks="results/energy/network_energy.csv",
+        fc="results/energy/fc_sweeps.csv",
+        conv="results/energy/conv_sweep.csv",
+        snn="results/snn/summary.csv",
+        target="results/snn/data/target.npy",
+        chars=expand("results/synth/{design}/characterization.json", design=DESIGNS),
+        verify="results/verify/summary.csv",
+        tools="results/provenance/tools.json",
+        pdk="results/provenance/pdk.json",
+        config=RESOLVED,
+        code=["analysis/report.py", "templates/report/index.html.j2"],
+    output:
+        html="results/report/index.html",
+        claims="results/report/claims.csv",
+        manifest="results/report/manifest.json",
+        figures=[
+            report(f"results/report/figures/{name}.png", category="spikemem")
+            for name in REPORT_FIGURES
+        ],
+    log:
+        "logs/report.log",
+    conda:
+        ENV
+    shell:
+        "python -m analysis report --results results --out-dir results/report > {log} 2>&1"

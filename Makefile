@@ -23,6 +23,7 @@ run: setup
 	snakemake --cores $(CORES) all
 
 test: setup
+	bash scripts/install_system_tools.sh chromium
 	python -m pytest -q -n 2
 
 lint: setup

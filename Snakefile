@@ -14,7 +14,7 @@ from snakemake.utils import min_version, validate
 
 from spikemem.config import validate_config
 from analysis.report import FIGURES as REPORT_FIGURES
-from spikemem.workflow import design_names, design_templates, encoding_module, sync_resolved_config
+from spikemem.workflow import design_names, design_templates, encoding_module, sync_config_slices
 
 min_version("9.0")
 
@@ -29,9 +29,14 @@ configfile: "config/config.yaml"
 # Our validator first: its messages name the offending key; then Snakemake's own, for the record.
 CFG = validate_config(config)
 validate(config, "config/schema.yaml")
-RESOLVED = sync_resolved_config(CFG, "results/config.json")
+CONFIG_FILES = sync_config_slices(CFG)
+RESOLVED = CONFIG_FILES["hardware"]  # the hardware stages' slice
+SNN_CONFIG = CONFIG_FILES["snn"]
+ALL_CONFIG = CONFIG_FILES["all"]
 DESIGNS = design_names(CFG)
 SPIKEMEM = "python -m spikemem"
+# Every rule logs its command's output; on failure its shell command prints the log's path and
+# last lines to stderr, so a yosys, sta or simulator failure is readable in the Snakemake error.
 ENV = "../envs/spikemem.yaml"  # relative to rules/
 
 

@@ -277,7 +277,7 @@ def build(results: Path, out_dir: Path) -> None:
     table = pd.read_csv(results / "energy/energy_table.csv")
     tools = json.loads((results / "provenance/tools.json").read_text())
     pdk = json.loads((results / "provenance/pdk.json").read_text())
-    config = json.loads((results / "config.json").read_text())
+    config = json.loads((results / "config/all.json").read_text())
     manifest = {
         "git": git_revision(),
         "packages": package_versions(),
@@ -329,4 +329,35 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out-dir", default="results/report")
     args = p.parse_args(argv)
     build(Path(args.results), Path(args.out_dir))
+    screenshot(Path(args.out_dir))
     return 0
+
+
+def screenshot(out_dir: Path) -> None:
+    """A picture of the report's first screen, where Debian's chromium is installed."""
+    import subprocess
+    import tempfile
+
+    if not shutil.which("chromium"):
+        return
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(
+            [
+                "chromium",
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                "--window-size=1280,1400",
+                "--virtual-time-budget=10000",
+                f"--screenshot={out_dir / 'screenshot.png'}",
+                (out_dir / "index.html").resolve().as_uri(),
+            ],
+            capture_output=True,
+            timeout=120,
+        )

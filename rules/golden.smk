@@ -14,7 +14,7 @@ rule golden:
     conda:
         ENV
     shell:
-        "{params.cli} golden --config {input.config} --design {wildcards.design} --out {output} > {log} 2>&1"
+        "{params.cli} golden --config {input.config} --design {wildcards.design} --out {output} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
 
 
 rule storage_bits:
@@ -29,4 +29,4 @@ rule storage_bits:
     conda:
         ENV
     shell:
-        "{params.cli} tabulate-golden --out {output} {input} > {log} 2>&1"
+        "{params.cli} tabulate-golden --out {output} {input} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"

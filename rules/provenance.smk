@@ -11,7 +11,7 @@ rule doctor:
     conda:
         ENV
     shell:
-        "{params.cli} doctor --out {output} > {log} 2>&1"
+        "{params.cli} doctor --out {output} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
 
 
 rule pdk_check:
@@ -27,4 +27,4 @@ rule pdk_check:
     conda:
         ENV
     shell:
-        "{params.cli} pdk check --config {input.config} --out {output} > {log} 2>&1"
+        "{params.cli} pdk check --config {input.config} --out {output} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"

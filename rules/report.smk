@@ -3,7 +3,7 @@
 
 rule network_energy:
     input:
-        config=RESOLVED,
+        config=ALL_CONFIG,
         table="results/energy/energy_table.csv",
         runs=expand("results/snn/runs/{run}/metrics.json", run=SNN_RUNS),
         code="spikemem/network_energy.py",
@@ -22,7 +22,7 @@ rule network_energy:
         ENV
     shell:
         "{params.cli} energy --config {input.config} --table {input.table} --out-dir results/energy "
-        "{input.runs} > {log} 2>&1"
+        "{input.runs} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
 
 
 rule report:
@@ -37,7 +37,7 @@ rule report:
         verify="results/verify/summary.csv",
         tools="results/provenance/tools.json",
         pdk="results/provenance/pdk.json",
-        config=RESOLVED,
+        config=ALL_CONFIG,
         code=["analysis/report.py", "templates/report/index.html.j2"],
     output:
         html="results/report/index.html",
@@ -52,4 +52,4 @@ rule report:
     conda:
         ENV
     shell:
-        "python -m analysis report --results results --out-dir results/report > {log} 2>&1"
+        "python -m analysis report --results results --out-dir results/report > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"

@@ -26,7 +26,7 @@ rule rtl_render:
         ENV
     shell:
         "{params.cli} rtl render --config {input.config} --design {wildcards.design} "
-        "--out-dir {params.out_dir} > {log} 2>&1"
+        "--out-dir {params.out_dir} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
 
 
 rule rtl_verify:
@@ -50,7 +50,7 @@ rule rtl_verify:
         ENV
     shell:
         "{params.cli} rtl verify --config {input.config} --design {wildcards.design} "
-        "--rtl-dir {params.rtl_dir} --work-dir {params.work_dir} --out {output} > {log} 2>&1"
+        "--rtl-dir {params.rtl_dir} --work-dir {params.work_dir} --out {output} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
 
 
 rule verify_summary:
@@ -65,4 +65,4 @@ rule verify_summary:
     conda:
         ENV
     shell:
-        "{params.cli} tabulate-verify --out {output} {input} > {log} 2>&1"
+        "{params.cli} tabulate-verify --out {output} {input} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"

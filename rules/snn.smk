@@ -5,7 +5,7 @@ SNN_RUNS = expand("w{wb}-s{seed}", wb=CFG["snn"]["weight_bits"], seed=CFG["snn"]
 
 rule snn_data:
     input:
-        config=RESOLVED,
+        config=SNN_CONFIG,
         code="spikemem/snn/data.py",
     output:
         inputs="results/snn/data/inputs.npy",
@@ -18,12 +18,12 @@ rule snn_data:
     conda:
         ENV
     shell:
-        "{params.cli} snn data --config {input.config} --out-dir results/snn/data > {log} 2>&1"
+        "{params.cli} snn data --config {input.config} --out-dir results/snn/data > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
 
 
 rule snn_train:
     input:
-        config=RESOLVED,
+        config=SNN_CONFIG,
         inputs=rules.snn_data.output.inputs,
         target=rules.snn_data.output.target,
         code=["spikemem/snn/network.py", "spikemem/snn/train.py", "spikemem/snn/quant.py"],
@@ -50,7 +50,7 @@ rule snn_train:
     shell:
         "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} "
         "{params.cli} snn train --config {input.config} --weight-bits {wildcards.wb} --seed {wildcards.seed} "
-        "--data-dir results/snn/data --out-dir {params.out_dir} > {log} 2>&1"
+        "--data-dir results/snn/data --out-dir {params.out_dir} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
 
 
 rule snn_summary:
@@ -65,7 +65,7 @@ rule snn_summary:
     conda:
         ENV
     shell:
-        "{params.cli} snn summary --out {output} {input} > {log} 2>&1"
+        "{params.cli} snn summary --out {output} {input} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
 
 
 rule snn_data_figures:
@@ -82,7 +82,7 @@ rule snn_data_figures:
         ENV
     shell:
         "python -m analysis snn-data --data-dir results/snn/data --inputs-png {output.inputs} "
-        "--target-png {output.target} > {log} 2>&1"
+        "--target-png {output.target} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
 
 
 rule snn_run_figure:
@@ -102,4 +102,4 @@ rule snn_run_figure:
     conda:
         ENV
     shell:
-        "python -m analysis snn-run --run-dir {params.run_dir} --target {input.target} --out {output} > {log} 2>&1"
+        "python -m analysis snn-run --run-dir {params.run_dir} --target {input.target} --out {output} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"

@@ -24,7 +24,7 @@ rule characterize:
     shell:
         "{params.cli} characterize --config {input.config} --design {wildcards.design} "
         "--rtl-dir {params.rtl_dir} --work-dir {params.work_dir} --cache-dir results/synth/cache "
-        "--out {output} > {log} 2>&1"
+        "--out {output} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
 
 
 rule energy_table:
@@ -43,5 +43,5 @@ rule energy_table:
     conda:
         ENV
     shell:
-        "{params.cli} energy-table --config {input.config} --out {output.table} {input.chars} > {log} 2>&1"
+        "{params.cli} energy-table --config {input.config} --out {output.table} {input.chars} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
 

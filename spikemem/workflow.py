@@ -9,15 +9,36 @@ from pathlib import Path
 from .config import designs
 from .provenance import atomic_write_text
 
+# Which configuration keys each stage reads: a rule depends on its slice's file, which is rewritten
+# only when that slice changes, so editing snn.epochs reruns no hardware stage and vice versa.
+CONFIG_SLICES = {
+    "hardware": ("pdk", "clock_mhz", "seed", "memory", "encodings", "characterization", "verification"),
+    "snn": ("snn",),
+    "all": None,
+}
 
-def sync_resolved_config(cfg: Mapping, path: str) -> str:
-    """Write the validated configuration for the rules' CLIs, touching the file only when its
-    content changes, so that an unchanged configuration reruns nothing."""
-    text = json.dumps(cfg, indent=2, sort_keys=True) + "\n"
+
+def sync_resolved_config(cfg: Mapping, path: str, keys: tuple[str, ...] | None = None) -> str:
+    """Write the validated configuration for the rules' CLIs (always the whole of it, so every CLI
+    validates a complete configuration), touching the file only when the keys of its slice change."""
     p = Path(path)
-    if not p.exists() or p.read_text() != text:
-        atomic_write_text(p, text)
+    text = json.dumps(cfg, indent=2, sort_keys=True) + "\n"
+    if p.exists():
+        try:
+            old = json.loads(p.read_text())
+        except json.JSONDecodeError:
+            old = None
+        if old is not None:
+            project = (lambda c: {k: c.get(k) for k in keys}) if keys else (lambda c: c)
+            if project(old) == project(json.loads(text)):
+                return path
+    atomic_write_text(p, text)
     return path
+
+
+def sync_config_slices(cfg: Mapping, directory: str = "results/config") -> dict[str, str]:
+    """One configuration file per slice (see :data:`CONFIG_SLICES`)."""
+    return {name: sync_resolved_config(cfg, f"{directory}/{name}.json", keys) for name, keys in CONFIG_SLICES.items()}
 
 
 def design_names(cfg: Mapping) -> list[str]:

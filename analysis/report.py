@@ -8,6 +8,8 @@ import json
 import shutil
 from pathlib import Path
 
+from spikemem.encodings import PAPER_LABELS
+
 FIGURES = (
     "energy_vs_bits_fc",
     "energy_vs_bits_conv",
@@ -18,14 +20,18 @@ FIGURES = (
     "hardware_per_encoding",
 )
 
-PAPER_LABELS = {
-    "crossbar": "Crossbar",
-    "pb_csr": "PB-CSR",
-    "pb_bmp": "PB-BMP",
-    "func_rowcol": "Func-RowCol",
-    "func_bmp": "Func-BMP",
-    "func_pure": "Func-Pure",
-}
+# Headless Chromium as this workplace runs it (no background networking: the network is closed).
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--virtual-time-budget=10000",
+)
 
 
 def _plt():
@@ -344,17 +350,9 @@ def screenshot(out_dir: Path) -> None:
         subprocess.run(
             [
                 "chromium",
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
+                *CHROMIUM_FLAGS,
                 f"--user-data-dir={profile}",
                 "--window-size=1280,1400",
-                "--virtual-time-budget=10000",
                 f"--screenshot={out_dir / 'screenshot.png'}",
                 (out_dir / "index.html").resolve().as_uri(),
             ],

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from test_workflow import SNAKEMAKE, copy_workflow
 
 DESIGN = "pb_bmp-fc8x8-w2"
@@ -33,14 +32,24 @@ def workflow(root: Path, where: Path) -> Path:
 
 
 def snakemake(wf: Path, *targets: str, extra=()) -> subprocess.CompletedProcess:
-    return subprocess.run([*SNAKEMAKE, "--cores", "2", "--configfile", "config/test_small.yaml", *extra, *targets],
-                          cwd=wf, capture_output=True, text=True, timeout=1800)
+    return subprocess.run(
+        [*SNAKEMAKE, "--cores", "2", "--configfile", "config/test_small.yaml", *extra, *targets],
+        cwd=wf,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
 
 
 def kill_when(wf: Path, target: str, ready, timeout: float = 600) -> None:
     """Start the workflow for ``target`` and SIGKILL its whole process group once ``ready(wf)``."""
-    proc = subprocess.Popen([*SNAKEMAKE, "--cores", "2", "--configfile", "config/test_small.yaml", target],
-                            cwd=wf, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [*SNAKEMAKE, "--cores", "2", "--configfile", "config/test_small.yaml", target],
+        cwd=wf,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline and proc.poll() is None and not ready(wf):
@@ -95,8 +104,22 @@ def test_interrupted_and_repeated_runs_give_identical_results(root, tmp_path):
     tables = []
     for d in (reference, wf):
         table = d / "table.csv"
-        res = subprocess.run([sys.executable, "-m", "spikemem", "energy-table", "-c", "config/test_small.yaml",
-                              "--out", str(table), str(d / CHAR)], cwd=d, capture_output=True, text=True)
+        res = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "spikemem",
+                "energy-table",
+                "-c",
+                "config/test_small.yaml",
+                "--out",
+                str(table),
+                str(d / CHAR),
+            ],
+            cwd=d,
+            capture_output=True,
+            text=True,
+        )
         assert res.returncode == 0, res.stderr
         tables.append(table.read_bytes())
     assert tables[0] == tables[1]

@@ -104,17 +104,7 @@ def test_small_configuration_end_to_end(small_run):
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--virtual-time-budget=10000",
-]
+from analysis.report import CHROMIUM_FLAGS  # noqa: E402
 
 
 @pytest.mark.slow

@@ -42,12 +42,30 @@ def _yosys(commands: list[str], log: Path) -> None:
     del sys
 
 
+CELL_MODEL_VERSION = "init0"
+
+
 def cell_models(liberty: Path, out: Path) -> Path:
-    """Verilog models of the library's cells, from the Liberty functions (cached)."""
+    """Verilog models of the library's cells, from the Liberty functions (cached).
+
+    Their state elements start at 0: a real flop powers up to a definite value, while Verilog's X
+    can survive a synchronous reset through the X-pessimism of the cells' Boolean functions (a
+    controller whose state stays X looks, to the testbench, like one that never finishes).
+    """
+    import os
+    import re
+    import tempfile
+
+    out = out.with_name(f"{out.stem}.{CELL_MODEL_VERSION}{out.suffix}")  # a new version never reuses an old cache
     if not out.exists():
-        tmp = out.with_suffix(".part.v")
-        _yosys([f"read_liberty -ignore_miss_func {liberty}", f"write_verilog -noattr {tmp}"], out.with_suffix(".log"))
-        tmp.replace(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix=".v", dir=out.parent)  # concurrent jobs each write their own
+        os.close(fd)
+        _yosys([f"read_liberty -ignore_miss_func {liberty}", f"write_verilog -noattr {tmp}"], Path(tmp + ".log"))
+        text = re.sub(r"^(\s*)reg (\\?[\w$]+) ?;", r"\1reg \2 = 1'b0;", Path(tmp).read_text(), flags=re.M)
+        Path(tmp).write_text(text)
+        os.replace(tmp, out)
+        Path(tmp + ".log").unlink(missing_ok=True)
     return out
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("Snakefile", "rules", "config", "pdk_configs", "spikemem", "envs", "templates", "analysis")
 TARGET = "results/energy/energy_table.csv"
-CMD = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/test_small.yaml", TARGET]
+CMD = [sys.executable, "-m", "snakemake", TARGET, "--cores", "2", "--configfile", "config/test_small.yaml"]
 
 
 def main() -> None:

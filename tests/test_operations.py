@@ -33,7 +33,8 @@ def workflow(root: Path, where: Path) -> Path:
 
 def snakemake(wf: Path, *targets: str, extra=()) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [*SNAKEMAKE, "--cores", "2", "--configfile", "config/test_small.yaml", *extra, *targets],
+        # Targets first: --configfile takes several values and would swallow them.
+        [*SNAKEMAKE, *targets, *extra, "--cores", "2", "--configfile", "config/test_small.yaml"],
         cwd=wf,
         capture_output=True,
         text=True,
@@ -44,7 +45,7 @@ def snakemake(wf: Path, *targets: str, extra=()) -> subprocess.CompletedProcess:
 def kill_when(wf: Path, target: str, ready, timeout: float = 600) -> None:
     """Start the workflow for ``target`` and SIGKILL its whole process group once ``ready(wf)``."""
     proc = subprocess.Popen(
-        [*SNAKEMAKE, "--cores", "2", "--configfile", "config/test_small.yaml", target],
+        [*SNAKEMAKE, target, "--cores", "2", "--configfile", "config/test_small.yaml"],
         cwd=wf,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -150,7 +150,7 @@ def test_whole_chain_on_a_small_design(root, tmp_path, liberty_cache, encoding):
 
     cfg = load_config(root / "config" / "test_small.yaml")
     cfg["characterization"] = {**cfg["characterization"], "densities": [0.2, 1.0], "events_per_operation": 75}
-    design = next(d for d in designs(cfg) if d.encoding == encoding and d.weight_bits == 4)
+    design = next(d for d in designs(cfg) if d.encoding == encoding and d.weight_bits == 5)
     render_stage(cfg, design, tmp_path / "rtl")
     r = characterize(cfg, design, tmp_path / "rtl", tmp_path / "work", tmp_path / "c.json", liberty_cache)
 

@@ -61,6 +61,9 @@ def kill_when(wf: Path, target: str, ready, timeout: float = 600) -> None:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+    # A killed Snakemake leaves its lock behind; unlocking is the user's first step, as in README.
+    unlock = snakemake(wf, extra=("--unlock",))
+    assert unlock.returncode == 0, unlock.stderr[-2000:]
 
 
 def complete_or_absent(path: Path) -> None:

@@ -88,7 +88,7 @@ def test_bad_config_is_refused_naming_the_key(workdir):
 
 
 @pytest.mark.slow
-def test_small_configuration_end_to_end(small_run):
+def test_small_configuration_end_to_end(small_run, tmp_path):
     results = small_run / "results"
     table = pd.read_csv(results / "golden/storage_bits.csv")
     assert set(table.encoding) == {"crossbar", "pb_csr", "pb_bmp", "func_rowcol", "func_bmp", "func_pure"}
@@ -102,14 +102,18 @@ def test_small_configuration_end_to_end(small_run):
     # Rerunning with nothing changed runs nothing.
     again = run(["--cores", "2", "all", "--configfile", "config/test_small.yaml", "-n"], cwd=small_run)
     assert "Nothing to be done" in again.stdout + again.stderr
+    # The report in a real browser (one test, so that parallel workers do not build the run twice).
+    if shutil.which("chromium"):
+        check_report_in_browser(small_run, tmp_path)
+    else:
+        pytest.skip("report browser check needs Debian's chromium (apt-get install chromium)")
 
 
 from analysis.report import CHROMIUM_FLAGS  # noqa: E402
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not shutil.which("chromium"), reason="needs Debian's chromium (apt-get install chromium)")
-def test_report_opens_in_a_browser(small_run, tmp_path):
+def check_report_in_browser(small_run: Path, tmp_path: Path) -> None:
+    """Open the report in headless Chromium: every figure decodes, every table has rows."""
     report = small_run / "results/report/index.html"
     url = report.resolve().as_uri()
     dom = subprocess.run(

@@ -171,6 +171,8 @@ def test_whole_chain_on_a_small_design(root, tmp_path, liberty_cache, encoding):
     assert prov["flow_level"] == r["flow_level"] and prov["tools"]["iverilog"]
     assert all(len(h) == 64 for h in prov["pdk_files"].values())
     assert r["cross_check"]["ours_logic_power_w"] > 0 and r["timing"]["worst_slack_ns"] is not None
+    # Macro leakage is an SRAM term only: the logic's is far smaller (picowatts per cell).
+    assert r["leakage_w"]["logic"] < r["leakage_w"]["sram"]
     table = build_table([r], {})
     assert set(table.operation) == {"forward", "backward", "update"}
     assert (table[["e_event_j", "e_synapse_j", "e_read_word_j", "e_write_word_j"]] >= 0).all().all()

@@ -47,8 +47,7 @@ def build_energy_model(
     output_pins = []
     for c in conn.cells.values():
         if c["type"] in macros:
-            model = cells.get(c["type"])
-            leakage += macros[c["type"]]["leakage_w"]
+            model = cells.get(c["type"])  # macro leakage is counted with the SRAM terms, not here
         else:
             model = cells.get(c["type"])
             if model is None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..config import Design
 from ..provenance import atomic_write_json, provenance
 from .render import design_context, render_design
-from .verify import build_simulator, compare, lint, make_stimulus, run_tool, write_stimulus
+from .verify import build_simulator, compare, lint, make_stimulus, simulate
 
 
 def render_stage(cfg: Mapping, design: Design, out_dir: str | Path, template_dir: str | Path | None = None) -> dict:
@@ -61,20 +61,7 @@ def verify_stage(
         run_cmd = build_simulator(sim, files, work / sim)
         per_density = []
         for stim in stimuli:
-            d_dir = work / sim / f"d{stim.density:g}"
-            load_file, event_file = write_stimulus(ctx, stim, d_dir)
-            out_file = d_dir / "out.txt"
-            run_tool(
-                [
-                    *run_cmd,
-                    f"+load={load_file}",
-                    f"+nload={len(stim.loads)}",
-                    f"+events={event_file}",
-                    f"+nevents={len(stim.events)}",
-                    f"+out={out_file}",
-                ],
-                d_dir / "sim.log",
-            )
+            out_file = simulate(run_cmd, ctx, stim, work / sim / f"d{stim.density:g}")
             result = compare(stim, out_file.read_text())
             per_density.append({"density": stim.density, **result})
         report["simulators"][sim] = {
@@ -90,4 +77,4 @@ def verify_stage(
     return report
 
 
-__all__ = ["render_stage", "verify_stage", "run_tool"]
+__all__ = ["render_stage", "verify_stage"]

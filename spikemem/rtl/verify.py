@@ -108,6 +108,26 @@ def write_stimulus(ctx: Mapping, stim: Stimulus, directory: Path) -> tuple[Path,
     return load_file, event_file
 
 
+def simulate(run_cmd: list[str], ctx: Mapping, stim: Stimulus, directory: Path, *plusargs: str) -> Path:
+    """Write the stimulus files into ``directory``, run the testbench on them and return the path
+    of its output (streams and per-event results)."""
+    load_file, event_file = write_stimulus(ctx, stim, directory)
+    out_file = directory / "out.txt"
+    run_tool(
+        [
+            *run_cmd,
+            f"+load={load_file}",
+            f"+nload={len(stim.loads)}",
+            f"+events={event_file}",
+            f"+nevents={len(stim.events)}",
+            f"+out={out_file}",
+            *plusargs,
+        ],
+        directory / "sim.log",
+    )
+    return out_file
+
+
 def build_simulator(simulator: str, files: Mapping[str, Path], work: Path) -> list[str]:
     """Compile the testbench and design; return the command that runs the simulation."""
     sources = [str(p) for p in [files["testbench"], *design_sources(files), *simulation_models(files)]]

@@ -16,7 +16,7 @@ from ..pdk import load_pdk_config, pdk_root, sha256
 from ..provenance import atomic_write_json, provenance
 from ..rtl.render import design_context, design_sources, simulation_models
 from ..rtl.stage import load_manifest
-from ..rtl.verify import compare, make_stimulus, run_tool, write_stimulus
+from ..rtl.verify import compare, make_stimulus, run_tool, simulate
 from ..tools import discover
 from ..workloads import OPERATIONS
 from .energy_model import build_energy_model, dynamic, window_energy
@@ -124,21 +124,8 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
             if not stim.events:
                 continue
             d_dir = gl_dir / f"{op}-d{density:g}"
-            load_file, event_file = write_stimulus(ctx, stim, d_dir)
-            out_file, act_file = d_dir / "out.txt", d_dir / "activity.txt"
-            run_tool(
-                [
-                    *run_cmd,
-                    f"+load={load_file}",
-                    f"+nload={len(stim.loads)}",
-                    f"+events={event_file}",
-                    f"+nevents={len(stim.events)}",
-                    f"+out={out_file}",
-                    f"+chunk={WINDOW_EVENTS}",
-                    f"+activity={act_file}",
-                ],
-                d_dir / "sim.log",
-            )
+            act_file = d_dir / "activity.txt"
+            out_file = simulate(run_cmd, ctx, stim, d_dir, f"+chunk={WINDOW_EVENTS}", f"+activity={act_file}")
             check = compare(stim, out_file.read_text())
             if check["mismatches"]:
                 raise RuntimeError(f"gate-level {op} at density {density}: {check['first_mismatches']}")

@@ -40,6 +40,19 @@ SPIKEMEM = "python -m spikemem"
 ENV = "../envs/spikemem.yaml"  # relative to rules/
 
 
+# On a cluster these run beside Snakemake instead of being submitted: each takes seconds, less
+# than a scheduler round trip. Tool provenance (doctor) stays on the nodes that run the tools.
+localrules:
+    all,
+    storage_bits,
+    verify_summary,
+    snn_summary,
+    snn_data_figures,
+    snn_run_figure,
+    energy_table,
+    report,
+
+
 include: "rules/provenance.smk"
 include: "rules/golden.smk"
 include: "rules/rtl.smk"

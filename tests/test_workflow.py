@@ -1,5 +1,6 @@
 """The Snakemake workflow: dry run, lint, bad configuration, and the small configuration end to
-end (golden models to report), including a look at the report in a real browser."""
+end (golden models to report), including a look at the report in a real browser and the same run
+through a real one-node SLURM cluster."""
 
 from __future__ import annotations
 
@@ -87,7 +88,9 @@ def test_bad_config_is_refused_naming_the_key(workdir):
     assert "clock_mhz" in out.stderr + out.stdout
 
 
+# Tests sharing the small run stay on one xdist worker (`--dist loadgroup`), so it is built once.
 @pytest.mark.slow
+@pytest.mark.xdist_group("small_run")
 def test_small_configuration_end_to_end(small_run, tmp_path):
     results = small_run / "results"
     table = pd.read_csv(results / "golden/storage_bits.csv")
@@ -110,6 +113,65 @@ def test_small_configuration_end_to_end(small_run, tmp_path):
 
 
 from analysis.report import CHROMIUM_FLAGS  # noqa: E402
+
+SLURM_TOOLS = ("slurmctld", "slurmd", "sinfo", "squeue", "sbatch", "munged")
+# What the cluster run must reproduce byte for byte from the local run.
+EXECUTOR_INDEPENDENT = (
+    "results/golden/storage_bits.csv",
+    "results/verify/summary.csv",
+    "results/energy/energy_table.csv",
+    "results/energy/network_energy.csv",
+    "results/snn/summary.csv",
+    "results/report/claims.csv",
+)
+
+
+@pytest.fixture(scope="module")
+def local_slurm(root, tmp_path_factory):
+    """A one-node SLURM cluster on this machine (scripts/local_slurm_cluster.sh), stopped after
+    the module. Skips where SLURM is not installed, unless SPIKEMEM_REQUIRE_SLURM is set (CI sets
+    it, so a cluster that cannot start fails the run instead of hiding)."""
+    missing = [tool for tool in SLURM_TOOLS if shutil.which(tool) is None]
+    if missing or os.geteuid() != 0:
+        reason = (
+            f"a local SLURM cluster needs root and {', '.join(missing)} "
+            "(bash scripts/install_system_tools.sh slurmctld slurmd slurm-client munge)"
+        )
+        if os.environ.get("SPIKEMEM_REQUIRE_SLURM"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    cluster = tmp_path_factory.mktemp("slurm")
+    script = root / "scripts/local_slurm_cluster.sh"
+    started = subprocess.run(["bash", script, "start", cluster], capture_output=True, text=True, timeout=180)
+    assert started.returncode == 0, started.stdout + started.stderr
+    yield cluster / "slurm.conf"
+    subprocess.run(["bash", script, "stop", cluster], capture_output=True, timeout=60)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("small_run")
+def test_small_configuration_on_slurm(small_run, local_slurm, root, tmp_path):
+    """The cluster profile, for real: every non-local rule is an sbatch job on the local cluster,
+    and the results equal the local run's byte for byte."""
+    pytest.importorskip("snakemake_executor_plugin_slurm")
+    wf = copy_workflow(root, tmp_path / "wf")
+    env = {**os.environ, "SLURM_CONF": str(local_slurm)}
+    # The local cluster has no accounting database: no account to charge, and job states from squeue.
+    local_cluster = ["--slurm-no-account", "--slurm-status-command", "squeue"]
+    args = ["--profile", "profiles/slurm", *local_cluster, "--slurm-init-seconds-before-status-checks", "2"]
+    out = run([*args, "all", "--configfile", "config/test_small.yaml"], cwd=wf, env=env, timeout=2400)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-5000:]
+
+    # SLURM's own record: the plugin puts the rule in each job's comment.
+    queue = subprocess.run(["squeue", "-t", "all", "-h", "-o", "%T|%k"], capture_output=True, text=True, env=env)
+    jobs = [line.split("|", 1) for line in queue.stdout.splitlines()]
+    assert jobs and all(state == "COMPLETED" for state, _ in jobs), queue.stdout
+    rules_on_cluster = {re.sub(r"^rule_|_wildcards_.*$", "", comment) for _, comment in jobs}
+    assert {"golden", "rtl_render", "rtl_verify", "characterize", "snn_train", "network_energy"} <= rules_on_cluster
+    assert not rules_on_cluster & {"all", "report", "energy_table"}, "local rules stay local"
+
+    for name in EXECUTOR_INDEPENDENT:
+        assert (wf / name).read_bytes() == (small_run / name).read_bytes(), f"{name} differs from the local run"
 
 
 def check_report_in_browser(small_run: Path, tmp_path: Path) -> None:

@@ -306,6 +306,7 @@ def build(results: Path, out_dir: Path) -> None:
         "e_synapse_j",
         "e_read_word_j",
         "e_write_word_j",
+        "e_lookup_j",
         "heldout_max_error",
         "flagged",
         "flow_level",

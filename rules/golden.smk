@@ -9,6 +9,8 @@ rule golden:
         "results/golden/{design}/golden.json",
     log:
         "logs/golden/{design}.log",
+    benchmark:
+        "results/benchmarks/golden/{design}.tsv"
     params:
         cli=SPIKEMEM,
     conda:

@@ -14,6 +14,8 @@ rule network_energy:
         provenance="results/energy/network_energy.provenance.json",
     log:
         "logs/network_energy.log",
+    benchmark:
+        "results/benchmarks/network_energy/all.tsv"
     resources:
         mem_mb=3000,
     params:
@@ -49,6 +51,8 @@ rule report:
         ],
     log:
         "logs/report.log",
+    benchmark:
+        "results/benchmarks/report/all.tsv"
     conda:
         ENV
     shell:

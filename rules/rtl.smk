@@ -38,6 +38,8 @@ rule rtl_verify:
         "results/verify/{design}.json",
     log:
         "logs/rtl/verify-{design}.log",
+    benchmark:
+        "results/benchmarks/rtl_verify/{design}.tsv"
     threads: 2  # Verilator's C++ build uses two jobs
     resources:
         mem_mb=2000,

@@ -35,6 +35,8 @@ rule snn_train:
         metrics="results/snn/runs/w{wb}-s{seed}/metrics.json",
     log:
         "logs/snn/train-w{wb}-s{seed}.log",
+    benchmark:
+        "results/benchmarks/snn_train/w{wb}-s{seed}.tsv"
     wildcard_constraints:
         wb=r"\d+",
         seed=r"\d+",

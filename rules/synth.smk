@@ -6,11 +6,18 @@ rule characterize:
         config=RESOLVED,
         manifest="results/rtl/{design}/manifest.json",
         verified="results/verify/{design}.json",
-        code=["spikemem/synth/characterize.py", "spikemem/synth/sc_flow.py", "spikemem/synth/energy_model.py"],
+        code=[
+            "spikemem/synth/characterize.py",
+            "spikemem/synth/sc_flow.py",
+            "spikemem/synth/energy_model.py",
+            "spikemem/golden.py",
+        ],
     output:
         "results/synth/{design}/characterization.json",
     log:
         "logs/synth/{design}.log",
+    benchmark:
+        "results/benchmarks/characterize/{design}.tsv"
     threads: 1
     resources:
         mem_mb=2500,

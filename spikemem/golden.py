@@ -12,21 +12,26 @@ from .config import Design
 from .encodings import Encoding
 from .workloads import OPERATIONS, build, memory_params, random_events, random_weights, rng_for
 
+LOOKUPS = "lookups"  # the per-event count of fields examined, beside "<memory>.R|W" access counts
+
 
 def run_events(enc: Encoding, operation: str, events: list[tuple[int, ...]]):
-    """Run events through the golden model: (outputs per event, per-event access counts)."""
+    """Run events through the golden model: (outputs per event, per-event counts), the counts
+    keyed ``"<memory>.R"`` / ``"<memory>.W"`` for word accesses and :data:`LOOKUPS`."""
     outputs, per_event = [], []
     mem = enc.traced()
     for ev in events:
         mem.begin_event()
-        start = len(mem.trace)
+        start, looked_up = len(mem.trace), mem.lookups
         if operation == "forward":
             outputs.append(enc.forward_event(ev[0], mem))
         elif operation == "backward":
             outputs.append(enc.backward_event(ev[0], mem))
         else:
             outputs.append(enc.update_event(*ev, mem))
-        per_event.append(Counter(f"{a.memory}.{a.op}" for a in mem.trace[start:]))
+        counts = Counter(f"{a.memory}.{a.op}" for a in mem.trace[start:])
+        counts[LOOKUPS] = mem.lookups - looked_up
+        per_event.append(counts)
     return outputs, per_event
 
 
@@ -97,5 +102,6 @@ def storage_table(summaries: list[dict]) -> pd.DataFrame:
             for op, stats in entry["operations"].items():
                 row[f"{op}_reads_per_event"] = sum(v for k, v in stats["mean_accesses"].items() if k.endswith(".R"))
                 row[f"{op}_writes_per_event"] = sum(v for k, v in stats["mean_accesses"].items() if k.endswith(".W"))
+                row[f"{op}_lookups_per_event"] = stats["mean_accesses"].get(LOOKUPS, 0.0)
             rows.append(row)
     return pd.DataFrame(rows)

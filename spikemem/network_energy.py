@@ -2,9 +2,10 @@
 
 For a layer stored in an encoding, each operation's energy is
 
-    N_events * (e_event + e_synapse * S + e_read_word * R + e_write_word * W)
+    N_events * (e_event + e_synapse * S + e_read_word * R + e_write_word * W + e_lookup * L)
 
-with ``S``, ``R``, ``W`` the mean synapses, word reads and word writes per event of *that* layer's
+with ``S``, ``R``, ``W``, ``L`` the mean synapses, word reads, word writes and lookups (fields the
+controller steps through) per event of *that* layer's
 memory image, measured by running sampled events through the golden model on the real weights,
 and the coefficients from the energy table row (layer type, encoding, weight bits, operation).
 Leakage is the controller's plus the layer's SRAM macros' leakage power over the time the events
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .encodings import ConvGeometry, Encoding, encode_conv, encode_fc
-from .golden import run_events
+from .golden import LOOKUPS, run_events
 from .synth.energy_table import COEFFICIENTS, CYCLE_COEFFICIENTS
 from .workloads import memory_params, rng_for
 
@@ -49,7 +50,7 @@ def table_row(table: pd.DataFrame, layer: str, encoding: str, weight_bits: int, 
 
 
 def event_costs(enc: Encoding, op: str, rng: np.random.Generator, samples: int | None = None) -> dict:
-    """Mean synapses, word reads and word writes per event, from sampled golden-model events."""
+    """Mean synapses, word reads, word writes and lookups per event, from sampled golden-model events."""
     n = samples or SAMPLES[op]
     if op == "forward":
         events = [(int(i),) for i in rng.integers(0, enc.n_pre, n)]
@@ -60,7 +61,7 @@ def event_costs(enc: Encoding, op: str, rng: np.random.Generator, samples: int |
         pick = rng.integers(0, len(pre), n) if len(pre) else []
         events = [(int(pre[k]), int(post[k]), 0) for k in pick]  # delta 0: the access pattern only
     if not events:
-        return {"synapses": 0.0, "reads": 0.0, "writes": 0.0, "samples": 0}
+        return {"synapses": 0.0, "reads": 0.0, "writes": 0.0, "lookups": 0.0, "samples": 0}
     outputs, counts = run_events(enc, op, events)
     total = sum(counts, Counter())
     syn = [int(bool(o)) if op == "update" else len(o) for o in outputs]
@@ -68,13 +69,14 @@ def event_costs(enc: Encoding, op: str, rng: np.random.Generator, samples: int |
         "synapses": float(np.mean(syn)),
         "reads": sum(v for k, v in total.items() if k.endswith(".R")) / len(events),
         "writes": sum(v for k, v in total.items() if k.endswith(".W")) / len(events),
+        "lookups": total[LOOKUPS] / len(events),
         "samples": len(events),
     }
 
 
 def price(row: pd.Series, n_events: float, costs: dict) -> tuple[float, float]:
     """Energy (J) and cycles of ``n_events`` events with the given per-event costs."""
-    x = np.array([1.0, costs["synapses"], costs["reads"], costs["writes"]])
+    x = np.array([1.0, costs["synapses"], costs["reads"], costs["writes"], costs["lookups"]])
     energy = n_events * float(np.dot([row[c] for c in COEFFICIENTS], x))
     cycles = n_events * float(np.dot([row[c] for c in CYCLE_COEFFICIENTS], x))
     return energy, cycles

@@ -17,6 +17,7 @@ from spikemem.encodings import (
     encode_fc,
 )
 from spikemem.encodings.base import weight_range
+from spikemem.golden import LOOKUPS, run_events
 
 FC_ENCODINGS = [n for n, c in REGISTRY.items() if "fc" in c.layer_types]
 CONV_ENCODINGS = list(REGISTRY)
@@ -174,6 +175,25 @@ def test_sparse_encodings_keep_structure_and_crossbar_reads_whole_rows():
     fwd = enc.forward(np.array([1, 0, 0]))
     # 20 two-bit weights fill two 32-bit words, read once each thanks to the word buffer.
     assert [(a.memory, a.op, a.address) for a in fwd.trace] == [("weights", "R", 0), ("weights", "R", 1)]
+
+
+def test_lookups_count_every_field_stepped_through():
+    """Lookups (an energy-model feature) count fields examined, buffered or not, per event."""
+    w = np.array([[0, 3, 0, 0, 5], [0, 0, 0, 0, 0], [1, 0, 0, -2, 0]])
+    crossbar = encode_fc("crossbar", w, 4, params())
+    outputs, counts = run_events(crossbar, "forward", [(0,), (2,)])
+    # Every position of the row, though its five 4-bit weights are one word read.
+    assert [c[LOOKUPS] for c in counts] == [5, 5] and [c["weights.R"] for c in counts] == [1, 1]
+    _, counts = run_events(crossbar, "backward", [(3,)])
+    assert counts[0][LOOKUPS] == 3  # one position per row
+    csr = encode_fc("pb_csr", w, 4, params())
+    _, counts = run_events(csr, "forward", [(0,), (1,)])
+    # Two row pointers, then the row's entries: 2 + 2 and 2 + 0.
+    assert [c[LOOKUPS] for c in counts] == [4, 2]
+    _, counts = run_events(csr, "backward", [(3,)])
+    # Pointers 0..3 (each read once), the entries scanned until the column is met or passed:
+    # row 0 scans 1 and 4 (past 3), row 1 none, row 2 scans 0 and 3 (found).
+    assert counts[0][LOOKUPS] == 4 + 2 + 0 + 2
 
 
 # --------------------------------------------------------------- convolution

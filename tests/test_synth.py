@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from spikemem.config import designs, load_config
-from spikemem.synth.energy_table import FEATURES, build_table
+from spikemem.synth.energy_table import COEFFICIENTS, FEATURES, build_table
 
 TOOLS = all(shutil.which(t) for t in ("iverilog", "vvp", "sta"))
 
@@ -100,7 +100,7 @@ def test_energy_model_on_a_hand_checked_netlist():
 
 def test_cost_model_fit_recovers_known_coefficients_and_validates():
     rng = np.random.default_rng(0)
-    truth = np.array([2e-12, 5e-13, 3e-12, 4e-12])
+    truth = np.array([2e-12, 5e-13, 3e-12, 4e-12, 7e-13])
 
     def run(op, size):
         windows = []
@@ -110,6 +110,7 @@ def test_cost_model_fit_recovers_known_coefficients_and_validates():
                 "synapses": int(rng.integers(10, 200)) * size,
                 "word_reads": int(rng.integers(5, 80)) * size,
                 "word_writes": int(rng.integers(0, 30)),
+                "lookups": int(rng.integers(20, 300)) * size,
             }
             windows.append(
                 {**x, "dynamic_j": float(np.dot(truth, [x[f] for f in FEATURES])), "cycles": 4 * x["synapses"]}
@@ -175,4 +176,4 @@ def test_whole_chain_on_a_small_design(root, tmp_path, liberty_cache, encoding):
     assert r["leakage_w"]["logic"] < r["leakage_w"]["sram"]
     table = build_table([r], {})
     assert set(table.operation) == {"forward", "backward", "update"}
-    assert (table[["e_event_j", "e_synapse_j", "e_read_word_j", "e_write_word_j"]] >= 0).all().all()
+    assert (table[list(COEFFICIENTS)] >= 0).all().all()

@@ -381,11 +381,17 @@ class TracedMemories:
     Each memory port has a one-word read buffer, as the controllers do: re-reading the word that
     was last read or written in the same event costs no access. :meth:`begin_event` clears the
     buffers, so every event starts by fetching from memory.
+
+    :attr:`lookups` counts every read, buffered or not: each is a field (weight, entry, pointer,
+    bitmap word) the controller steps through, which costs it cycles even when the word is already
+    in its buffer. The energy model needs it: a crossbar row of 16 two-bit weights is one word read
+    but 16 lookups.
     """
 
     def __init__(self, image: MemoryImage) -> None:
         self.image = image
         self.trace: list[Access] = []
+        self.lookups = 0
         self._buffer: dict[str, int] = {}
 
     def begin_event(self) -> None:
@@ -395,6 +401,7 @@ class TracedMemories:
         mem = self.image.memories[memory]
         if not 0 <= address < mem.depth:
             raise IndexError(f"read of {memory}[{address}] outside depth {mem.depth}")
+        self.lookups += 1
         if self._buffer.get(memory) != address:
             self.trace.append(Access(memory, "R", address))
             self._buffer[memory] = address

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Design
+from ..golden import LOOKUPS
 from ..pdk import load_pdk_config, pdk_root, sha256
 from ..provenance import atomic_write_json, provenance
 from ..rtl.render import design_context, design_sources, simulation_models
@@ -141,6 +142,7 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
                 evs = range(a.events, b.events)
                 reads = sum(sum(v for k, v in stim.expected_counts[e].items() if k.endswith(".R")) for e in evs)
                 writes = sum(sum(v for k, v in stim.expected_counts[e].items() if k.endswith(".W")) for e in evs)
+                lookups = sum(stim.expected_counts[e][LOOKUPS] for e in evs)
                 synapses = sum(
                     (1 if stim.expected_outputs[e] else 0) if op == "update" else len(stim.expected_outputs[e])
                     for e in evs
@@ -152,6 +154,7 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
                         "synapses": synapses,
                         "word_reads": reads,
                         "word_writes": writes,
+                        "lookups": lookups,
                         **energy,
                         "dynamic_j": dynamic(energy),
                     }

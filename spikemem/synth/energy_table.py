@@ -1,6 +1,7 @@
 """The energy table: per layer type x encoding x weight bits x operation, a fitted cost model
 
     E_dynamic = e_event * events + e_synapse * synapses + e_read * word_reads + e_write * word_writes
+                + e_lookup * lookups
 
 (non-negative least squares over the activity windows of the characterized designs), validated
 against direct gate-level runs of a design size it was not fitted on, with memory bits, macros,
@@ -18,9 +19,17 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
 
-FEATURES = ("events", "synapses", "word_reads", "word_writes")
-COEFFICIENTS = ("e_event_j", "e_synapse_j", "e_read_word_j", "e_write_word_j")
-CYCLE_COEFFICIENTS = ("cycles_per_event", "cycles_per_synapse", "cycles_per_read_word", "cycles_per_write_word")
+# lookups: the fields (weights, entries, pointers, bitmap words) the controller steps through, read
+# from memory or from its one-word buffer; they carry the per-position cost that word reads miss.
+FEATURES = ("events", "synapses", "word_reads", "word_writes", "lookups")
+COEFFICIENTS = ("e_event_j", "e_synapse_j", "e_read_word_j", "e_write_word_j", "e_lookup_j")
+CYCLE_COEFFICIENTS = (
+    "cycles_per_event",
+    "cycles_per_synapse",
+    "cycles_per_read_word",
+    "cycles_per_write_word",
+    "cycles_per_lookup",
+)
 MAX_HELDOUT_ERROR = 0.10
 
 SCHEMA = {
@@ -37,10 +46,12 @@ SCHEMA = {
         "e_synapse_j": {"type": "number", "minimum": 0, "description": "energy per synapse streamed or updated (J)"},
         "e_read_word_j": {"type": "number", "minimum": 0, "description": "energy per memory word read (J)"},
         "e_write_word_j": {"type": "number", "minimum": 0, "description": "energy per memory word written (J)"},
+        "e_lookup_j": {"type": "number", "minimum": 0, "description": "energy per field stepped through (J)"},
         "cycles_per_event": {"type": "number", "minimum": 0, "description": "fitted latency model (cycles)"},
         "cycles_per_synapse": {"type": "number", "minimum": 0},
         "cycles_per_read_word": {"type": "number", "minimum": 0},
         "cycles_per_write_word": {"type": "number", "minimum": 0},
+        "cycles_per_lookup": {"type": "number", "minimum": 0},
         "fit_windows": {"type": "integer"},
         "fit_r2": {"type": ["number", "null"]},
         "fit_designs": {"type": "string", "description": "designs the published model was fitted on (all sizes)"},

@@ -74,6 +74,7 @@ def main() -> None:
     per_rule["time_over_declared"] = per_rule.max_seconds / 60 / per_rule.declared_runtime_min
     pd.set_option("display.width", 160)
     print(per_rule.round(2).to_string())
+    print("(declared NaN: the rule declares nothing; the cluster profile's default-resources apply)")
     peak = per_rule.max_rss_mib.max()
     print(f"\npeak memory of any rule: {peak:.0f} MiB = {peak / TARGET_MIB:.2f} x the 4 GiB target")
     over = per_rule[(per_rule.rss_over_declared > 1) | (per_rule.time_over_declared > 1)]

@@ -91,7 +91,7 @@ def test_bad_config_is_refused_naming_the_key(workdir):
 # Tests sharing the small run stay on one xdist worker (`--dist loadgroup`), so it is built once.
 @pytest.mark.slow
 @pytest.mark.xdist_group("small_run")
-def test_small_configuration_end_to_end(small_run, tmp_path):
+def test_small_configuration_end_to_end(small_run, root, tmp_path):
     results = small_run / "results"
     table = pd.read_csv(results / "golden/storage_bits.csv")
     assert set(table.encoding) == {"crossbar", "pb_csr", "pb_bmp", "func_rowcol", "func_bmp", "func_pure"}
@@ -102,10 +102,25 @@ def test_small_configuration_end_to_end(small_run, tmp_path):
     assert (networks.iteration_j > 0).all() and set(networks.encoding) == {"crossbar", "pb_csr", "pb_bmp"}
     claims = pd.read_csv(results / "report/claims.csv")
     assert len(claims) == 3 and claims.our_value.notna().all()
+    # Every heavy rule left a Snakemake benchmark file; the resource benchmark reads them.
+    bench = subprocess.run(
+        [
+            sys.executable,
+            root / "benchmarks/rule_resources.py",
+            "--results",
+            results,
+            "--configfile",
+            "config/test_small.yaml",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert bench.returncode == 0, bench.stderr[-2000:]
+    assert "characterize" in bench.stdout and "peak memory of any rule" in bench.stdout
     # Rerunning with nothing changed runs nothing.
     again = run(["--cores", "2", "all", "--configfile", "config/test_small.yaml", "-n"], cwd=small_run)
     assert "Nothing to be done" in again.stdout + again.stderr
-    # The report in a real browser (one test, so that parallel workers do not build the run twice).
+    # The report in a real browser.
     if shutil.which("chromium"):
         check_report_in_browser(small_run, tmp_path)
     else:

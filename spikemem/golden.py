@@ -35,6 +35,18 @@ def run_events(enc: Encoding, operation: str, events: list[tuple[int, ...]]):
     return outputs, per_event
 
 
+def event_features(operation: str, output, counts: Mapping[str, int]) -> dict[str, int]:
+    """The energy model's per-event features (energy_table.FEATURES but events) of one event, from
+    its golden output and its :func:`run_events` counts: synapses streamed (an update: 1 if it found
+    its synapse), word reads, word writes and lookups."""
+    return {
+        "synapses": int(bool(output)) if operation == "update" else len(output),
+        "word_reads": sum(v for k, v in counts.items() if k.endswith(".R")),
+        "word_writes": sum(v for k, v in counts.items() if k.endswith(".W")),
+        "lookups": counts[LOOKUPS],
+    }
+
+
 def self_check(enc: Encoding, weights_dense: np.ndarray, rng: np.random.Generator) -> None:
     """The vector operations equal dense algebra (a guard on every image the stage writes)."""
     spikes = (rng.random(enc.n_pre) < 0.3).astype(np.int64)

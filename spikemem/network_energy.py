@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from .encodings import ConvGeometry, Encoding, encode_conv, encode_fc
-from .golden import LOOKUPS, run_events
-from .synth.energy_table import COEFFICIENTS, CYCLE_COEFFICIENTS
+from .golden import event_features, run_events
+from .synth.energy_table import COEFFICIENTS, CYCLE_COEFFICIENTS, FEATURES
 from .workloads import memory_params, rng_for
 
 OPS = ("forward", "backward", "update")
@@ -61,22 +61,16 @@ def event_costs(enc: Encoding, op: str, rng: np.random.Generator, samples: int |
         pick = rng.integers(0, len(pre), n) if len(pre) else []
         events = [(int(pre[k]), int(post[k]), 0) for k in pick]  # delta 0: the access pattern only
     if not events:
-        return {"synapses": 0.0, "reads": 0.0, "writes": 0.0, "lookups": 0.0, "samples": 0}
+        return {**dict.fromkeys(FEATURES[1:], 0.0), "samples": 0}
     outputs, counts = run_events(enc, op, events)
-    total = sum(counts, Counter())
-    syn = [int(bool(o)) if op == "update" else len(o) for o in outputs]
-    return {
-        "synapses": float(np.mean(syn)),
-        "reads": sum(v for k, v in total.items() if k.endswith(".R")) / len(events),
-        "writes": sum(v for k, v in total.items() if k.endswith(".W")) / len(events),
-        "lookups": total[LOOKUPS] / len(events),
-        "samples": len(events),
-    }
+    total = sum((Counter(event_features(op, o, c)) for o, c in zip(outputs, counts, strict=True)), Counter())
+    return {**{name: total[name] / len(events) for name in FEATURES[1:]}, "samples": len(events)}
 
 
 def price(row: pd.Series, n_events: float, costs: dict) -> tuple[float, float]:
-    """Energy (J) and cycles of ``n_events`` events with the given per-event costs."""
-    x = np.array([1.0, costs["synapses"], costs["reads"], costs["writes"], costs["lookups"]])
+    """Energy (J) and cycles of ``n_events`` events with the given per-event costs (one event each
+    times the mean of every other feature, in the order of the table's coefficients)."""
+    x = np.array([1.0, *(costs[name] for name in FEATURES[1:])])
     energy = n_events * float(np.dot([row[c] for c in COEFFICIENTS], x))
     cycles = n_events * float(np.dot([row[c] for c in CYCLE_COEFFICIENTS], x))
     return energy, cycles

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Design
-from ..golden import LOOKUPS
+from ..golden import event_features
 from ..pdk import load_pdk_config, pdk_root, sha256
 from ..provenance import atomic_write_json, provenance
 from ..rtl.render import design_context, design_sources, simulation_models
@@ -21,6 +21,7 @@ from ..rtl.verify import compare, make_stimulus, run_tool, simulate
 from ..tools import discover
 from ..workloads import OPERATIONS
 from .energy_model import build_energy_model, dynamic, window_energy
+from .energy_table import FEATURES
 from .gatelevel import (
     activity_module,
     build_gate_sim,
@@ -139,22 +140,18 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
                 sram = [(rb - ra, wb - wa) for (ra, wa), (rb, wb) in zip(a.sram, b.sram, strict=True)]
                 cycles = b.cycles - a.cycles
                 energy = window_energy(model, toggles, sram, cycles * period_s)
-                evs = range(a.events, b.events)
-                reads = sum(sum(v for k, v in stim.expected_counts[e].items() if k.endswith(".R")) for e in evs)
-                writes = sum(sum(v for k, v in stim.expected_counts[e].items() if k.endswith(".W")) for e in evs)
-                lookups = sum(stim.expected_counts[e][LOOKUPS] for e in evs)
-                synapses = sum(
-                    (1 if stim.expected_outputs[e] else 0) if op == "update" else len(stim.expected_outputs[e])
-                    for e in evs
+                features = sum(
+                    (
+                        Counter(event_features(op, stim.expected_outputs[e], stim.expected_counts[e]))
+                        for e in range(a.events, b.events)
+                    ),
+                    Counter(),
                 )
                 windows.append(
                     {
                         "events": b.events - a.events,
                         "cycles": cycles,
-                        "synapses": synapses,
-                        "word_reads": reads,
-                        "word_writes": writes,
-                        "lookups": lookups,
+                        **{name: features[name] for name in FEATURES[1:]},
                         **energy,
                         "dynamic_j": dynamic(energy),
                     }

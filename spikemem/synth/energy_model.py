@@ -46,10 +46,8 @@ def build_energy_model(
     leakage, unknown = 0.0, set()
     output_pins = []
     for c in conn.cells.values():
-        if c["type"] in macros:
-            model = cells.get(c["type"])  # macro leakage is counted with the SRAM terms, not here
-        else:
-            model = cells.get(c["type"])
+        model = cells.get(c["type"])
+        if c["type"] not in macros:  # macro leakage is counted with the SRAM terms, not here
             if model is None:
                 unknown.add(c["type"])
                 continue

@@ -102,6 +102,10 @@ def _run_error(coef: np.ndarray, run: dict) -> float:
     return abs(predicted - measured) / measured if measured else 0.0
 
 
+def _op_windows(chars: list[dict], op: str) -> list[dict]:
+    return [w for c in chars for r in c["runs"] if r["operation"] == op for w in r["windows"]]
+
+
 def build_table(characterizations: list[dict], golden: dict[str, dict]) -> pd.DataFrame:
     """One row per (layer, encoding, weight bits, operation)."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
@@ -115,18 +119,17 @@ def build_table(characterizations: list[dict], golden: dict[str, dict]) -> pd.Da
         heldout = chars[-1] if len(chars) > 1 else None
         fitted = chars[:-1] if heldout else chars
         for op in ("forward", "backward", "update"):
-            windows = [w for c in fitted for r in c["runs"] if r["operation"] == op for w in r["windows"]]
+            windows = _op_windows(chars, op)
             if not windows:
                 continue
             err = None
             if heldout:
                 # Validation: the model fitted without the largest size predicts its direct runs.
-                coef, _ = _fit(windows)
+                coef, _ = _fit(_op_windows(fitted, op))
                 errs = [_run_error(coef, r) for r in heldout["runs"] if r["operation"] == op]
                 err = max(errs) if errs else None
             # The published model is then fitted on every size: within one size some features are
             # collinear (a crossbar row is always the same number of words), across sizes they are not.
-            windows = [w for c in chars for r in c["runs"] if r["operation"] == op for w in r["windows"]]
             coef, r2 = _fit(windows)
             cycle_coef, _ = _fit(windows, "cycles")
             big_runs = [r for r in largest["runs"] if r["operation"] == op]

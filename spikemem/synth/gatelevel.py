@@ -10,6 +10,9 @@ the counts, with the SRAM models' access counters, at each activity window the t
 from __future__ import annotations
 
 import json
+import os
+import re
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,10 +55,6 @@ def cell_models(liberty: Path, out: Path) -> Path:
     can survive a synchronous reset through the X-pessimism of the cells' Boolean functions (a
     controller whose state stays X looks, to the testbench, like one that never finishes).
     """
-    import os
-    import re
-    import tempfile
-
     out = out.with_name(f"{out.stem}.{CELL_MODEL_VERSION}{out.suffix}")  # a new version never reuses an old cache
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)

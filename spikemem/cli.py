@@ -151,12 +151,14 @@ def cmd_tabulate_verify(args: argparse.Namespace) -> int:
                     "encoding": r["design"]["encoding"],
                     "simulator": sim,
                     "density": d["density"],
+                    "backpressure": d.get("backpressure", True),
                     "events": d["events"],
                     "mismatches": d["mismatches"],
                 }
                 for op, c in d["cycles"].items():
                     row[f"{op}_mean_latency_cycles"] = c["mean_latency"]
                     row[f"{op}_synapses_per_cycle"] = c["synapses_per_cycle"]
+                    row[f"{op}_cycles_per_synapse"] = c.get("cycles_per_synapse")
                 rows.append(row)
     atomic_write_text(args.out, pd.DataFrame(rows).to_csv(index=False))
     return 0

@@ -165,7 +165,7 @@ def test_fc_update_outer_is_the_masked_outer_product(name):
 
 def test_sparse_encodings_keep_structure_and_crossbar_reads_whole_rows():
     w = np.array([[0, 3, 0, 0], [0, 0, 0, 0], [1, 0, 0, -2]])
-    for name in ("pb_csr", "pb_bmp"):
+    for name in ("pb_csr", "pb_csr_csc", "pb_bmp"):
         enc = encode_fc(name, w, 4, params())
         assert np.array_equal(enc.connectivity(), w != 0)
         # A stored weight driven to zero stays stored: the structure does not change.
@@ -191,9 +191,51 @@ def test_lookups_count_every_field_stepped_through():
     # Two row pointers, then the row's entries: 2 + 2 and 2 + 0.
     assert [c[LOOKUPS] for c in counts] == [4, 2]
     _, counts = run_events(csr, "backward", [(3,)])
-    # Pointers 0..3 (each read once), the entries scanned until the column is met or passed:
-    # row 0 scans 1 and 4 (past 3), row 1 none, row 2 scans 0 and 3 (found).
-    assert counts[0][LOOKUPS] == 4 + 2 + 0 + 2
+    # Pointers 0..3 (each read once), then a binary search per row: row 0 probes 4 (entry 1, past
+    # 3) and 1 (entry 0, below), row 1 nothing, row 2 probes 3 (entry 1, found).
+    assert counts[0][LOOKUPS] == 4 + 2 + 0 + 1
+
+
+def test_binary_search_probes_are_logarithmic():
+    """PB-CSR finds a column in a row of n entries with at most floor(log2 n) + 1 entry lookups."""
+    rng = np.random.default_rng(5)
+    w = random_matrix(rng, (5, 300), 4, 0.9)
+    csr = encode_fc("pb_csr", w, 4, params())
+    for post in (0, 1, 150, 298, 299):
+        _, counts = run_events(csr, "backward", [(post,)])
+        entry_lookups = counts[0][LOOKUPS] - (5 + 1)  # every pointer once
+        longest = int((w != 0).sum(axis=1).max())
+        assert 5 <= entry_lookups <= 5 * (int(np.log2(longest)) + 1)
+
+
+def test_column_index_reads_only_the_column():
+    """PB-CSR+CSC: two column pointers, the column's references, one entry per synapse."""
+    w = np.array([[0, 3, 0, 0, 5], [0, 0, 0, 7, 0], [1, 0, 0, -2, 0]])
+    csc = encode_fc("pb_csr_csc", w, 4, params())
+    outputs, counts = run_events(csc, "backward", [(3,), (2,)])
+    assert outputs == [[(1, 7), (2, -2)], []]
+    assert counts[0][LOOKUPS] == 2 + 2 + 2 and counts[1][LOOKUPS] == 2
+    assert counts[0]["entries.R"] == 2 and "pointers.R" not in counts[0]
+    # The weight lives once, in the entries: an update is seen by the column walk.
+    csc.update([(2, 3, 3)])
+    assert run_events(csc, "backward", [(3,)])[0] == [[(1, 7), (2, 1)]]
+
+
+def test_rank_directory_bounds_the_transposed_access():
+    """PB-BMP reads at most four words per row for a column, however long the row."""
+    rng = np.random.default_rng(11)
+    w = random_matrix(rng, (6, 200), 2, 0.7)
+    bmp = encode_fc("pb_bmp", w, 2, params())
+    assert "ranks" in bmp.image.memories and bmp.ranks_per_row == 6
+    for post in (0, 31, 32, 199):
+        outputs, counts = run_events(bmp, "backward", [(post,)])
+        reads = sum(v for k, v in counts[0].items() if k.endswith(".R"))
+        set_rows = int((w[:, post] != 0).sum())
+        assert reads <= 6 + 3 * set_rows
+        assert counts[0].get("ranks.R", 0) <= (set_rows if post >= 32 else 0)
+        assert outputs[0] == [(i, int(w[i, post])) for i in range(6) if w[i, post]]
+    # One bitmap word per row: no directory.
+    assert "ranks" not in encode_fc("pb_bmp", w[:, :32], 2, params()).image.memories
 
 
 # --------------------------------------------------------------- convolution

@@ -61,7 +61,11 @@ def test_design_agrees_with_golden_model(cfg, name, tmp_path):
     "encoding, original, broken",
     [
         # An off-by-one in the row walk of the crossbar.
-        ("crossbar", "addr <= addr + {{ c.cw(p.words_per_row) }};", "addr <= addr + {{ c.cw(p.words_per_row + 1) }};"),
+        (
+            "crossbar",
+            "rq_addr <= rq_addr + (backward ? {{ c.cw(p.words_per_row) }}",
+            "rq_addr <= rq_addr + (backward ? {{ c.cw(p.words_per_row + 1) }}",
+        ),
         # Saturation dropped from the shared update arithmetic.
         ("pb_bmp", "if (sum > {{ p.delta_bits + 2 }}'sd{{ p.weight_max }})", "if (1'b0)"),
     ],

@@ -25,14 +25,17 @@ from .func_bmp import FuncBmp
 from .func_pure import FuncPure
 from .func_rowcol import FuncRowCol
 from .pb_bmp import PbBmp
-from .pb_csr import PbCsr
+from .pb_csr import PbCsr, PbCsrCsc
 
-REGISTRY: dict[str, type[Encoding]] = {cls.name: cls for cls in (Crossbar, PbCsr, PbBmp, FuncRowCol, FuncBmp, FuncPure)}
+REGISTRY: dict[str, type[Encoding]] = {
+    cls.name: cls for cls in (Crossbar, PbCsr, PbCsrCsc, PbBmp, FuncRowCol, FuncBmp, FuncPure)
+}
 
 # Labels the paper's data uses for the same encodings.
 PAPER_LABELS = {
     "crossbar": "Crossbar",
     "pb_csr": "PB-CSR",
+    "pb_csr_csc": "PB-CSR+CSC",
     "pb_bmp": "PB-BMP",
     "func_rowcol": "Func-RowCol",
     "func_bmp": "Func-BMP",

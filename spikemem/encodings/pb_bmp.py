@@ -1,4 +1,4 @@
-"""PB-BMP: row pointers, a connectivity bitmap, and the non-zero weights packed."""
+"""PB-BMP: row pointers, a connectivity bitmap with a rank directory, and the non-zero weights packed."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from .base import (
     MemoryParams,
     Pairs,
     TracedMemories,
+    bits_for,
     check_weight_bits,
     check_weights,
     fields_per_word,
@@ -28,16 +29,19 @@ from .base import (
 
 class PbBmp(Encoding):
     """``pointers[i]`` is the offset of row ``i``'s first weight in ``weights``; ``bitmap`` holds one
-    bit per potential synapse, each row aligned to ``bitmap_words_per_row`` words.
+    bit per potential synapse, each row aligned to ``bitmap_words_per_row`` words; where a row spans
+    several bitmap words, ``ranks`` (the rank directory) holds for every bitmap word after a row's
+    first the number of set bits before it in its row.
 
     Forward reads the pointer, the row's bitmap words and the weights of its set bits. Backward
     reads, in every row, the one bitmap word holding the column's bit; only when the bit is set
-    does it read the row's earlier bitmap words (to rank the bit), the pointer and the weight.
+    does it read that word's rank, the pointer and the weight: at most four reads per row, however
+    long the row (the rank of a bit is its word's rank plus a popcount inside the word).
     """
 
     name = "pb_bmp"
     layer_types = ("fc", "conv")
-    description = "row pointers + connectivity bitmap + packed non-zero weights"
+    description = "row pointers + connectivity bitmap with a rank directory + packed non-zero weights"
     templates = ("rtl/pb_bmp.v.j2",)
 
     def __init__(self, image, n_pre, n_post, weight_bits, mask, ptr_bits, ptr_per_word, w_per_word, word_bits):
@@ -46,6 +50,18 @@ class PbBmp(Encoding):
         self.ptr_bits, self.ptr_per_word, self.w_per_word = ptr_bits, ptr_per_word, w_per_word
         self.word_bits = word_bits
         self.bitmap_words_per_row = math.ceil(n_post / word_bits)
+        self.rank_bits = self.rank_field_bits(n_post)
+        self.rank_per_word = word_bits // self.rank_bits
+
+    @staticmethod
+    def rank_field_bits(n_post: int) -> int:
+        """A rank counts the set bits before a bitmap word in its row: at most ``n_post - 1``."""
+        return bits_for(n_post)
+
+    @property
+    def ranks_per_row(self) -> int:
+        """Rank-directory entries per row: one per bitmap word after the first (whose rank is 0)."""
+        return self.bitmap_words_per_row - 1
 
     @classmethod
     def from_dense(
@@ -62,17 +78,23 @@ class PbBmp(Encoding):
         starts = np.concatenate([[0], np.cumsum(mask.sum(axis=1))])[:-1].tolist()
         bpr = math.ceil(n_post / wb)
         bitmap: list[int] = []
+        ranks: list[int] = []
         for row in mask:
             bitmap += pack_fields([int(b) for b in row], 1, wb, bpr)
+            before = np.concatenate([[0], np.cumsum([row[b * wb : (b + 1) * wb].sum() for b in range(bpr)])])
+            ranks += [int(r) for r in before[1:bpr]]
         packed = [to_field(weights[i, j], weight_bits) for i in range(n_pre) for j in np.flatnonzero(mask[i])]
         weight_mem, kw = packed_weights_memory(packed, weight_bits, wb)
-        image = MemoryImage(
-            {
-                "pointers": Memory("pointers", wb, pack_fields(starts, ptr_bits, kp), 0, n_pre * ptr_bits),
-                "bitmap": Memory("bitmap", wb, bitmap, 0, n_pre * n_post),
-                "weights": weight_mem,
-            }
-        )
+        memories = {
+            "pointers": Memory("pointers", wb, pack_fields(starts, ptr_bits, kp), 0, n_pre * ptr_bits),
+            "bitmap": Memory("bitmap", wb, bitmap, 0, n_pre * n_post),
+        }
+        if bpr > 1:
+            rank_bits = cls.rank_field_bits(n_post)
+            kr = fields_per_word(rank_bits, wb, "a rank-directory entry")
+            memories["ranks"] = Memory("ranks", wb, pack_fields(ranks, rank_bits, kr), 0, len(ranks) * rank_bits)
+        memories["weights"] = weight_mem
+        image = MemoryImage(memories)
         for m in image.memories.values():
             m.place(params)
         return cls(image, n_pre, n_post, weight_bits, mask, ptr_bits, kp, kw, wb)
@@ -80,6 +102,13 @@ class PbBmp(Encoding):
     def _pointer(self, i: int, mem: TracedMemories) -> int:
         word, slot = divmod(i, self.ptr_per_word)
         return get_field(mem.read("pointers", word), slot, self.ptr_bits)
+
+    def _rank(self, pre: int, b: int, mem: TracedMemories) -> int:
+        """Set bits of row ``pre`` before its bitmap word ``b`` (the directory has no entry for 0)."""
+        if b == 0:
+            return 0
+        word, slot = divmod(pre * self.ranks_per_row + b - 1, self.rank_per_word)
+        return get_field(mem.read("ranks", word), slot, self.rank_bits)
 
     def _bitmap_word(self, pre: int, b: int, mem: TracedMemories) -> int:
         return mem.read("bitmap", pre * self.bitmap_words_per_row + b)
@@ -94,10 +123,8 @@ class PbBmp(Encoding):
         word = self._bitmap_word(pre, b, mem)
         if not (word >> bit) & 1:
             return None
-        rank = bin(word & ((1 << bit) - 1)).count("1")
-        for earlier in range(b):
-            rank += bin(self._bitmap_word(pre, earlier, mem)).count("1")
-        return self._pointer(pre, mem) + rank
+        inside = (word & ((1 << bit) - 1)).bit_count()
+        return self._pointer(pre, mem) + self._rank(pre, b, mem) + inside
 
     def forward_event(self, pre: int, mem: TracedMemories) -> Pairs:
         offset = self._pointer(pre, mem)
@@ -148,7 +175,9 @@ class PbBmp(Encoding):
         nnz = int(self.mask.sum())
         return {
             "payload_bits": nnz * self.weight_bits,
-            "metadata_bits": self.n_pre * self.n_post + self.n_pre * self.ptr_bits,
+            "metadata_bits": self.n_pre * self.n_post
+            + self.n_pre * self.ptr_bits
+            + self.n_pre * self.ranks_per_row * self.rank_bits,
         }
 
     def rtl_params(self) -> dict:
@@ -157,4 +186,7 @@ class PbBmp(Encoding):
             "ptr_per_word": self.ptr_per_word,
             "w_per_word": self.w_per_word,
             "bitmap_words_per_row": self.bitmap_words_per_row,
+            "rank_bits": self.rank_bits,
+            "rank_per_word": self.rank_per_word,
+            "ranks_per_row": self.ranks_per_row,
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 
@@ -32,14 +33,17 @@ class PbCsr(Encoding):
     An entry is ``index << weight_bits | weight``; entries never straddle words. The stored
     synapses are those non-zero when the layer was encoded; updates modify them in place (a weight
     that reaches zero stays stored). Forward reads the two row pointers and the row's entries.
-    Backward walks every row, reading its pointers and scanning its sorted indices until it meets
-    or passes the column: index-based formats pay for the transposed access with a search.
+    Backward (the transposed access) walks every row, reading each pointer once, and finds the
+    column in the row's sorted indices by binary search: no extra storage, about ``log2(row length)``
+    entry reads per row. An update finds its synapse the same way.
     """
 
     name = "pb_csr"
     layer_types = ("fc", "conv")
-    description = "row pointers + (index, weight) entries of the non-zero synapses"
+    description = "row pointers + (index, weight) entries of the non-zero synapses; binary search for columns"
     templates = ("rtl/pb_csr.v.j2",)
+    # How a column is found: "binary_search" in every row, or "column_index" (see PbCsrCsc).
+    transposed_access: ClassVar[str] = "binary_search"
 
     def __init__(self, image, n_pre, n_post, weight_bits, mask, ptr_bits, idx_bits, ptr_per_word, ent_per_word):
         super().__init__(image, n_pre, n_post, weight_bits)
@@ -49,9 +53,10 @@ class PbCsr(Encoding):
         self.entry_bits = idx_bits + weight_bits
 
     @classmethod
-    def from_dense(
-        cls, weights: np.ndarray, weight_bits: int, params: MemoryParams, max_nnz: int | None = None
-    ) -> PbCsr:
+    def _csr_memories(
+        cls, weights: np.ndarray, weight_bits: int, params: MemoryParams, max_nnz: int | None
+    ) -> tuple[dict[str, Memory], tuple]:
+        """The row pointers and entries, and the constructor's field parameters."""
         check_weight_bits(weight_bits)
         weights = check_weights(weights, weight_bits)
         n_pre, n_post = weights.shape
@@ -70,8 +75,16 @@ class PbCsr(Encoding):
         pointers = Memory("pointers", params.word_bits, pack_fields(starts, ptr_bits, kp), 0, (n_pre + 1) * ptr_bits)
         ent_words = pack_fields(entries, entry_bits, ke, max(1, math.ceil(nnz / ke)))
         ent = Memory("entries", params.word_bits, ent_words, nnz * weight_bits, nnz * idx_bits)
-        image = MemoryImage({"pointers": pointers.place(params), "entries": ent.place(params)})
-        return cls(image, n_pre, n_post, weight_bits, mask, ptr_bits, idx_bits, kp, ke)
+        args = (n_pre, n_post, weight_bits, mask, ptr_bits, idx_bits, kp, ke)
+        return {"pointers": pointers, "entries": ent}, args
+
+    @classmethod
+    def from_dense(
+        cls, weights: np.ndarray, weight_bits: int, params: MemoryParams, max_nnz: int | None = None
+    ) -> PbCsr:
+        memories, args = cls._csr_memories(weights, weight_bits, params, max_nnz)
+        image = MemoryImage({name: m.place(params) for name, m in memories.items()})
+        return cls(image, *args)
 
     def _pointer(self, i: int, mem: TracedMemories) -> int:
         word, slot = divmod(i, self.ptr_per_word)
@@ -83,11 +96,18 @@ class PbCsr(Encoding):
         return raw >> self.weight_bits, from_signed_field(raw, self.weight_bits)
 
     def _find(self, lo: int, hi: int, post: int, mem: TracedMemories) -> tuple[int, int] | None:
-        """Scan entries ``lo..hi-1`` (sorted by index) for ``post``: (entry number, weight)."""
-        for e in range(lo, hi):
-            idx, w = self._entry(e, mem)
-            if idx >= post:
-                return (e, w) if idx == post else None
+        """Binary search of entries ``lo..hi-1`` (sorted by index) for ``post``: (entry, weight).
+
+        The probe is the midpoint rounded down; the search stops at a hit or an empty range."""
+        while lo < hi:
+            mid = (lo + hi) // 2
+            idx, w = self._entry(mid, mem)
+            if idx == post:
+                return mid, w
+            if idx < post:
+                lo = mid + 1
+            else:
+                hi = mid
         return None
 
     def forward_event(self, pre: int, mem: TracedMemories) -> Pairs:
@@ -143,9 +163,93 @@ class PbCsr(Encoding):
 
     def rtl_params(self) -> dict:
         return {
+            "transposed_access": self.transposed_access,
             "ptr_bits": self.ptr_bits,
             "idx_bits": self.idx_bits,
             "entry_bits": self.entry_bits,
             "ptr_per_word": self.ptr_per_word,
             "ent_per_word": self.ent_per_word,
+        }
+
+
+class PbCsrCsc(PbCsr):
+    """PB-CSR with a second, column-major index for the transposed access.
+
+    Besides the CSR memories, ``col_pointers`` holds ``n_post + 1`` column starts and
+    ``col_entries`` one reference ``row << ptr_bits | entry`` per synapse, column by column, rows
+    ascending: the row index to emit and the number of the synapse's entry in ``entries``, which
+    stays the only copy of the weight (an update writes one place). Backward reads the two column
+    pointers, the column's references and one entry per synapse: no search. Forward and update are
+    PB-CSR's (binary search in the row).
+    """
+
+    name = "pb_csr_csc"
+    description = "PB-CSR + column pointers and (row, entry) references for direct column access"
+    transposed_access = "column_index"
+
+    def __init__(self, image, *args, row_bits: int, col_ref_bits: int, col_ptr_per_word: int, ref_per_word: int):
+        super().__init__(image, *args)
+        self.row_bits, self.col_ref_bits = row_bits, col_ref_bits
+        self.col_ptr_per_word, self.ref_per_word = col_ptr_per_word, ref_per_word
+
+    @classmethod
+    def from_dense(
+        cls, weights: np.ndarray, weight_bits: int, params: MemoryParams, max_nnz: int | None = None
+    ) -> PbCsrCsc:
+        memories, args = cls._csr_memories(weights, weight_bits, params, max_nnz)
+        n_pre, n_post, _, mask, ptr_bits = args[:5]
+        wb = params.word_bits
+        row_bits = bits_for(n_pre)
+        ref_bits = row_bits + ptr_bits
+        kc = fields_per_word(ptr_bits, wb, "a column pointer")
+        kr = fields_per_word(ref_bits, wb, "a column reference (row + entry)")
+        entry_number = np.zeros(mask.shape, dtype=np.int64)
+        entry_number[mask] = np.arange(int(mask.sum()))  # row-major order, as the entries are stored
+        col_starts = np.concatenate([[0], np.cumsum(mask.sum(axis=0))]).tolist()
+        refs = [
+            (int(i) << ptr_bits) | int(entry_number[i, j]) for j in range(n_post) for i in np.flatnonzero(mask[:, j])
+        ]
+        nnz = len(refs)
+        memories["col_pointers"] = Memory(
+            "col_pointers", wb, pack_fields(col_starts, ptr_bits, kc), 0, (n_post + 1) * ptr_bits
+        )
+        memories["col_entries"] = Memory(
+            "col_entries", wb, pack_fields(refs, ref_bits, kr, max(1, math.ceil(nnz / kr))), 0, nnz * ref_bits
+        )
+        image = MemoryImage({name: m.place(params) for name, m in memories.items()})
+        return cls(image, *args, row_bits=row_bits, col_ref_bits=ref_bits, col_ptr_per_word=kc, ref_per_word=kr)
+
+    def _col_pointer(self, j: int, mem: TracedMemories) -> int:
+        word, slot = divmod(j, self.col_ptr_per_word)
+        return get_field(mem.read("col_pointers", word), slot, self.ptr_bits)
+
+    def _col_ref(self, k: int, mem: TracedMemories) -> tuple[int, int]:
+        word, slot = divmod(k, self.ref_per_word)
+        raw = get_field(mem.read("col_entries", word), slot, self.col_ref_bits)
+        return raw >> self.ptr_bits, raw & ((1 << self.ptr_bits) - 1)
+
+    def backward_event(self, post: int, mem: TracedMemories) -> Pairs:
+        out: Pairs = []
+        for k in range(self._col_pointer(post, mem), self._col_pointer(post + 1, mem)):
+            pre, e = self._col_ref(k, mem)
+            _, w = self._entry(e, mem)
+            if w:
+                out.append((pre, w))
+        return out
+
+    def storage_formula(self) -> dict[str, int]:
+        nnz = int(self.mask.sum())
+        csr = super().storage_formula()
+        return {
+            "payload_bits": csr["payload_bits"],
+            "metadata_bits": csr["metadata_bits"] + (self.n_post + 1) * self.ptr_bits + nnz * self.col_ref_bits,
+        }
+
+    def rtl_params(self) -> dict:
+        return {
+            **super().rtl_params(),
+            "row_bits": self.row_bits,
+            "col_ref_bits": self.col_ref_bits,
+            "col_ptr_per_word": self.col_ptr_per_word,
+            "ref_per_word": self.ref_per_word,
         }

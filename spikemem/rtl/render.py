@@ -10,7 +10,7 @@ import jinja2
 import numpy as np
 
 from ..config import Design
-from ..encodings import Encoding, MemoryParams
+from ..encodings import Encoding, MemoryParams, get_encoding
 from ..encodings.base import bits_for, weight_range
 from ..paths import TEMPLATE_DIR
 from ..pdk import load_pdk_config
@@ -133,7 +133,8 @@ def render_design(
     out = Path(out_dir)
     files: dict[str, Path] = {}
 
-    top = env.get_template(f"rtl/{design.encoding}.v.j2").render(p=ctx)
+    # The controller is the encoding's first template (variants of an encoding may share one).
+    top = env.get_template(get_encoding(design.encoding).templates[0]).render(p=ctx)
     files["top"] = out / "rtl" / f"{ctx['prefix']}.v"
     atomic_write_text(files["top"], top)
     mem_tpl = env.get_template("rtl/memory.v.j2")

@@ -197,7 +197,7 @@ def compare(stim: Stimulus, text: str) -> dict:
         mismatches.append("simulation output incomplete")
     prev = base or []
     cycles: dict[str, list[int]] = {op: [] for op in OPERATIONS}
-    synapses: dict[str, int] = Counter()
+    synapses: dict[str, list[int]] = {op: [] for op in OPERATIONS}
     for k, (op, ev) in enumerate(stim.events):
         if k >= len(events):
             mismatches.append(f"event {k} ({op} {ev}): no result")
@@ -217,20 +217,45 @@ def compare(stim: Stimulus, text: str) -> dict:
             if delta != want:
                 mismatches.append(f"event {k} ({op} {ev}): accesses {delta} != golden {want} ({', '.join(mems)} R/W)")
         cycles[op].append(got["cycles"])
-        synapses[op] += len(got["stream"]) if op != "update" else int(got["found"])
+        synapses[op].append(len(got["stream"]) if op != "update" else int(got["found"]))
     return {
         "events": len(stim.events),
         "checked": min(len(events), len(stim.events)),
         "mismatches": len(mismatches),
         "first_mismatches": mismatches[:5],
-        "cycles": {
-            op: {
-                "mean_latency": float(np.mean(v)) if v else None,
-                "max_latency": int(max(v)) if v else None,
-                "synapses_per_cycle": (synapses[op] / sum(v)) if v and sum(v) else None,
-            }
-            for op, v in cycles.items()
-        },
+        "cycles": {op: latency_summary(cycles[op], synapses[op]) for op in OPERATIONS},
+    }
+
+
+def latency_summary(cycles: list[int], synapses: list[int]) -> dict:
+    """Cycles per event (accept to done) against synapses streamed (an update: 1 if found).
+
+    ``cycles_per_synapse`` is the ratio of the sums; ``fit`` is the least-squares line
+    ``cycles = per_event + per_synapse * synapses`` over the events (None where the synapse counts
+    do not vary, e.g. column walks, whose length is the rows visited)."""
+    if not cycles:
+        return {
+            "events": 0,
+            "mean_latency": None,
+            "max_latency": None,
+            "mean_synapses": None,
+            "synapses_per_cycle": None,
+            "cycles_per_synapse": None,
+            "fit": None,
+        }
+    c, s = np.asarray(cycles, float), np.asarray(synapses, float)
+    fit = None
+    if len(set(synapses)) > 1:
+        slope, intercept = np.polyfit(s, c, 1)
+        fit = {"per_event": float(intercept), "per_synapse": float(slope)}
+    return {
+        "events": len(cycles),
+        "mean_latency": float(c.mean()),
+        "max_latency": int(c.max()),
+        "mean_synapses": float(s.mean()),
+        "synapses_per_cycle": float(s.sum() / c.sum()) if c.sum() else None,
+        "cycles_per_synapse": float(c.sum() / s.sum()) if s.sum() else None,
+        "fit": fit,
     }
 
 

@@ -127,7 +127,10 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
                 continue
             d_dir = gl_dir / f"{op}-d{density:g}"
             act_file = d_dir / "activity.txt"
-            out_file = simulate(run_cmd, ctx, stim, d_dir, f"+chunk={WINDOW_EVENTS}", f"+activity={act_file}")
+            # An always-ready sink: the energy is the controller's own, not a stalled consumer's.
+            out_file = simulate(
+                run_cmd, ctx, stim, d_dir, f"+chunk={WINDOW_EVENTS}", f"+activity={act_file}", "+backpressure=0"
+            )
             check = compare(stim, out_file.read_text())
             if check["mismatches"]:
                 raise RuntimeError(f"gate-level {op} at density {density}: {check['first_mismatches']}")

@@ -34,6 +34,7 @@ RESOLVED = CONFIG_FILES["hardware"]  # the hardware stages' slice
 SNN_CONFIG = CONFIG_FILES["snn"]
 ALL_CONFIG = CONFIG_FILES["all"]
 DESIGNS = design_names(CFG)
+GATING_REFERENCES = CFG["clock_gating"]["reference_designs"]
 SPIKEMEM = "python -m spikemem"
 # Every rule logs its command's output; on failure its shell command prints the log's path and
 # last lines to stderr, so a yosys, sta or simulator failure is readable in the Snakemake error.
@@ -50,6 +51,7 @@ localrules:
     snn_data_figures,
     snn_run_figure,
     energy_table,
+    clock_gating_table,
     report,
 
 
@@ -69,6 +71,7 @@ rule all:
         "results/verify/summary.csv",
         "results/energy/energy_table.csv",
         "results/report/index.html",
+        *(["results/synth/clock_gating.csv"] if GATING_REFERENCES else []),
         "results/snn/summary.csv",
         "results/snn/data/inputs.png",
         expand("results/snn/runs/{run}/training.png", run=SNN_RUNS),

@@ -4,8 +4,15 @@ SHARED_RTL_TEMPLATES = [
     "templates/rtl/_common.v.j2",
     "templates/rtl/memory.v.j2",
     "templates/rtl/sram_model.v.j2",
+    "templates/rtl/clock_gate_model.v.j2",
     "templates/tb/testbench.v.j2",
 ]
+
+
+# {gating} is empty for the designs as configured, "-ungated" for the clock-gating references
+# (clock_gating.reference_designs), rendered and characterized with clock gating off.
+wildcard_constraints:
+    gating="|-ungated",
 
 
 rule rtl_render:
@@ -16,16 +23,17 @@ rule rtl_render:
         model=encoding_module,
         code="spikemem/rtl/render.py",
     output:
-        "results/rtl/{design}/manifest.json",
+        "results/rtl{gating}/{design}/manifest.json",
     log:
-        "logs/rtl/render-{design}.log",
+        "logs/rtl/render{gating}-{design}.log",
     params:
         cli=SPIKEMEM,
-        out_dir=lambda wc: f"results/rtl/{wc.design}",
+        out_dir=lambda wc: f"results/rtl{wc.gating}/{wc.design}",
+        ungated=lambda wc: "--ungated" if wc.gating else "",
     conda:
         ENV
     shell:
-        "{params.cli} rtl render --config {input.config} --design {wildcards.design} "
+        "{params.cli} rtl render --config {input.config} --design {wildcards.design} {params.ungated} "
         "--out-dir {params.out_dir} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
 
 

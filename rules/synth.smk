@@ -4,32 +4,34 @@
 rule characterize:
     input:
         config=RESOLVED,
-        manifest="results/rtl/{design}/manifest.json",
+        manifest="results/rtl{gating}/{design}/manifest.json",
         verified="results/verify/{design}.json",
         code=[
             "spikemem/synth/characterize.py",
             "spikemem/synth/sc_flow.py",
             "spikemem/synth/energy_model.py",
+            "spikemem/synth/gatelevel.py",
             "spikemem/golden.py",
         ],
     output:
-        "results/synth/{design}/characterization.json",
+        "results/synth{gating}/{design}/characterization.json",
     log:
-        "logs/synth/{design}.log",
+        "logs/synth{gating}/{design}.log",
     benchmark:
-        "results/benchmarks/characterize/{design}.tsv"
+        "results/benchmarks/characterize{gating}/{design}.tsv"
     threads: 1
     resources:
         mem_mb=2500,
         runtime=60,
     params:
         cli=SPIKEMEM,
-        rtl_dir=lambda wc: f"results/rtl/{wc.design}",
-        work_dir=lambda wc: f"results/synth/{wc.design}/work",
+        rtl_dir=lambda wc: f"results/rtl{wc.gating}/{wc.design}",
+        work_dir=lambda wc: f"results/synth{wc.gating}/{wc.design}/work",
+        ungated=lambda wc: "--ungated" if wc.gating else "",
     conda:
         ENV
     shell:
-        "{params.cli} characterize --config {input.config} --design {wildcards.design} "
+        "{params.cli} characterize --config {input.config} --design {wildcards.design} {params.ungated} "
         "--rtl-dir {params.rtl_dir} --work-dir {params.work_dir} --cache-dir results/synth/cache "
         "--out {output} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
 
@@ -52,3 +54,19 @@ rule energy_table:
     shell:
         "{params.cli} energy-table --config {input.config} --out {output.table} {input.chars} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
 
+
+
+rule clock_gating_table:
+    input:
+        gated=expand("results/synth/{design}/characterization.json", design=GATING_REFERENCES),
+        ungated=expand("results/synth-ungated/{design}/characterization.json", design=GATING_REFERENCES),
+    output:
+        "results/synth/clock_gating.csv",
+    log:
+        "logs/clock_gating_table.log",
+    params:
+        cli=SPIKEMEM,
+    conda:
+        ENV
+    shell:
+        "{params.cli} tabulate-gating --out {output} --gated {input.gated} --ungated {input.ungated} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"

@@ -114,7 +114,7 @@ def cmd_rtl(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     design = design_by_name(cfg, args.design)
     if args.action == "render":
-        render_stage(cfg, design, args.out_dir)
+        render_stage(ungated(cfg) if args.ungated else cfg, design, args.out_dir)
         return 0
     try:
         report = verify_stage(
@@ -164,11 +164,27 @@ def cmd_tabulate_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def ungated(cfg: dict) -> dict:
+    """The configuration with clock gating off: the reference the gated designs are measured against."""
+    return {**cfg, "clock_gating": {**cfg["clock_gating"], "registers": False, "sram": False}}
+
+
+def cmd_tabulate_gating(args: argparse.Namespace) -> int:
+    from .provenance import atomic_write_text
+    from .synth.clock_gating import gating_table
+
+    gated = [json.loads(Path(f).read_text()) for f in args.gated]
+    ungated = [json.loads(Path(f).read_text()) for f in args.ungated]
+    atomic_write_text(args.out, gating_table(gated, ungated).to_csv(index=False))
+    return 0
+
+
 def cmd_characterize(args: argparse.Namespace) -> int:
     from .rtl.verify import ToolFailure
     from .synth.characterize import characterize
 
     cfg = load_config(args.config)
+    cfg = ungated(cfg) if args.ungated else cfg
     design = design_by_name(cfg, args.design)
     try:
         r = characterize(cfg, design, Path(args.rtl_dir), Path(args.work_dir), Path(args.out), Path(args.cache_dir))
@@ -259,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(rr)
     rr.add_argument("--design", required=True)
     rr.add_argument("--out-dir", required=True)
+    rr.add_argument("--ungated", action="store_true", help="no clock gating (the reference design)")
     rv = rsub.add_parser("verify", help="lint, then Icarus and Verilator against the golden model")
     _add_config(rv)
     rv.add_argument("--design", required=True)
@@ -275,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rtl-dir", required=True)
     p.add_argument("--work-dir", required=True)
     p.add_argument("--cache-dir", required=True, help="parsed Liberty models and cell simulation models")
+    p.add_argument("--ungated", action="store_true", help="synthesize without clock gating (the reference)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_characterize)
 
@@ -312,6 +330,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("inputs", nargs="+", help="results/verify/<design>.json files")
     p.set_defaults(func=cmd_tabulate_verify)
+
+    p = sub.add_parser("tabulate-gating", help="what clock gating saves: gated designs against ungated references")
+    p.add_argument("--out", required=True)
+    p.add_argument("--gated", nargs="+", required=True, help="characterization JSON files of the designs")
+    p.add_argument("--ungated", nargs="+", required=True, help="the same designs characterized ungated")
+    p.set_defaults(func=cmd_tabulate_gating)
 
     p = sub.add_parser("tabulate-golden", help="storage bits and accesses per event of every design, as CSV")
     p.add_argument("--out", required=True)

@@ -111,6 +111,13 @@ def _check_semantics(cfg: dict) -> None:
             f"config key 'characterization.weight_bits': the trained widths {missing} (snn.weight_bits) need "
             "energy-table rows; characterize them too"
         )
+    names = {d.name for d in designs(cfg)}
+    for k, name in enumerate(cfg["clock_gating"]["reference_designs"]):
+        if name not in names:
+            raise ConfigError(
+                f"config key 'clock_gating.reference_designs[{k}]': {name!r} is not one of the configured designs "
+                "(`spikemem config designs` lists them)"
+            )
     if max(cfg["characterization"]["weight_bits"]) > cfg["memory"]["word_bits"]:
         raise ConfigError("config key 'characterization.weight_bits': a weight wider than memory.word_bits")
 

@@ -55,6 +55,18 @@ class PdkConfig:
     def macro(self, name: str) -> SramMacro:
         return self.sram_macros[name].macro
 
+    @property
+    def clock_gate(self) -> dict[str, str] | None:
+        """The integrated clock-gate cell and its pins (``cell``, ``clock``, ``enable``, ``gated``),
+        from ``stdcell.clock_gate: CELL/CLK/ENABLE/GATED``; None where the library names none."""
+        spec = self.stdcell.get("clock_gate")
+        if not spec:
+            return None
+        parts = spec.split("/")
+        if len(parts) != 4:
+            raise ValueError(f"{self.source}: stdcell.clock_gate must be CELL/CLK/ENABLE/GATED, got {spec!r}")
+        return dict(zip(("cell", "clock", "enable", "gated"), parts, strict=True))
+
 
 def load_pdk_config(name: str) -> PdkConfig:
     """Read ``pdk_configs/<name>.yaml``."""

@@ -12,7 +12,16 @@ from .provenance import atomic_write_text
 # Which configuration keys each stage reads: a rule depends on its slice's file, which is rewritten
 # only when that slice changes, so editing snn.epochs reruns no hardware stage and vice versa.
 CONFIG_SLICES = {
-    "hardware": ("pdk", "clock_mhz", "seed", "memory", "encodings", "characterization", "verification"),
+    "hardware": (
+        "pdk",
+        "clock_mhz",
+        "clock_gating",
+        "seed",
+        "memory",
+        "encodings",
+        "characterization",
+        "verification",
+    ),
     "snn": ("snn",),
     "all": None,
 }

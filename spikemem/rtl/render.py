@@ -117,6 +117,7 @@ def design_context(cfg: Mapping, design: Design) -> dict:
         "load_sel_bits": bits_for(len(memories)),
         "load_addr_bits": max(m["addr_bits"] for m in memories),
         "clock_mhz": cfg["clock_mhz"],
+        "clock_gating": dict(cfg["clock_gating"]),
         "max_events": 3 * cfg["characterization"]["events_per_operation"],
         **enc.rtl_params(),
     }
@@ -137,13 +138,21 @@ def render_design(
     top = env.get_template(get_encoding(design.encoding).templates[0]).render(p=ctx)
     files["top"] = out / "rtl" / f"{ctx['prefix']}.v"
     atomic_write_text(files["top"], top)
+    pdk = load_pdk_config(cfg["pdk"])
+    clock_gate = sram_clock_gate(cfg, pdk)
     mem_tpl = env.get_template("rtl/memory.v.j2")
     for m in ctx["memories"]:
         path = out / "rtl" / f"{ctx['prefix']}_mem_{m['name']}.v"
-        atomic_write_text(path, mem_tpl.render(mem=m, prefix=ctx["prefix"], design=design.name))
+        text = mem_tpl.render(mem=m, prefix=ctx["prefix"], design=design.name, clock_gate=clock_gate)
+        atomic_write_text(path, text)
         files[f"mem_{m['name']}"] = path
+    if pdk.clock_gate:
+        # The clock gate's model serves the RTL simulation (SRAM clock gates) and the gate-level
+        # one (the cells the clock-gating pass maps), whose Liberty-derived models lack it.
+        path = out / "sim" / f"{pdk.clock_gate['cell']}.v"
+        atomic_write_text(path, env.get_template("rtl/clock_gate_model.v.j2").render(g=pdk.clock_gate))
+        files[f"cell_{pdk.clock_gate['cell']}"] = path
     sram_tpl = env.get_template("rtl/sram_model.v.j2")
-    pdk = load_pdk_config(cfg["pdk"])
     for name in sorted({m["macro"] for m in ctx["memories"] if m["implementation"] == "sram"}):
         macro = pdk.macro(name)
         model = {
@@ -168,4 +177,17 @@ def design_sources(files: Mapping[str, Path]) -> list[Path]:
 
 
 def simulation_models(files: Mapping[str, Path]) -> list[Path]:
-    return [p for k, p in files.items() if k.startswith("sram_")]
+    """Models of what synthesis takes as given: the SRAM macros and the clock-gate cell."""
+    return [p for k, p in files.items() if k.startswith(("sram_", "cell_"))]
+
+
+def sram_clock_gate(cfg: Mapping, pdk) -> dict[str, str] | None:
+    """The clock-gate cell the memories gate their macros' clocks with, or None (not gated)."""
+    if not cfg["clock_gating"]["sram"]:
+        return None
+    if pdk.clock_gate is None:
+        raise ValueError(
+            f"clock_gating.sram is set but pdk_configs/{pdk.name}.yaml names no stdcell.clock_gate "
+            "(CELL/CLK/ENABLE/GATED); set clock_gating.sram: false or name the library's clock gate"
+        )
+    return pdk.clock_gate

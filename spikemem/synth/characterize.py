@@ -35,6 +35,7 @@ from .liberty_model import load_library, sram_access_energy
 from .sc_flow import find_netlist, metrics_of, synthesize
 
 WINDOW_EVENTS = 25  # events per activity window: the samples the cost model is fitted on
+IDLE_CYCLES = 200  # cycles of the idle window (no events) that measure an idle cycle's energy
 
 
 def _sta(script: str, log: Path) -> str:
@@ -79,6 +80,43 @@ def sta_reports(
     return {"worst_slack_ns": float(slack.group(1)) if slack else None, "clock_period_ns": period, "power": power}
 
 
+def _cycle_energy(cfg, design, ctx, run_cmd, model, n_macros, period_s, work: Path, runs: list[dict]) -> dict:
+    """Dynamic energy of an idle cycle (after the image is loaded, no events: what clock gating
+    removes) against the mean cycle of each operation's event windows."""
+    stim = make_stimulus(cfg, design, cfg["characterization"]["densities"][0], 0, ("forward",), purpose="idle")
+    stim.events = []
+    out_file = simulate(run_cmd, ctx, stim, work, f"+idle={IDLE_CYCLES}", f"+activity={work / 'activity.txt'}")
+    samples = parse_activity((work / "activity.txt").read_text(), n_macros)
+    # The samples: one at time 0, the baseline after the image is loaded, the end of the idle window.
+    windows = [(a, b) for a, b in zip(samples, samples[1:]) if b.events == 0 and b.cycles - a.cycles == IDLE_CYCLES]
+    if "END" not in out_file.read_text() or len(windows) != 1:
+        raise RuntimeError(f"idle-cycle run of {design.name} did not produce its window ({work})")
+    a, b = windows[0]
+    toggles = np.array(b.toggles) - np.array(a.toggles)
+    sram = [(rb - ra, wb - wa) for (ra, wa), (rb, wb) in zip(a.sram, b.sram, strict=True)]
+    idle = window_energy(model, toggles, sram, IDLE_CYCLES * period_s)
+    if idle["sram_reads"] or idle["sram_writes"]:
+        raise RuntimeError(f"{design.name}: the SRAM was accessed in an idle window")
+    per_op = {}
+    for op in OPERATIONS:
+        windows = [w for r in runs if r["operation"] == op for w in r["windows"]]
+        cycles = sum(w["cycles"] for w in windows)
+        if cycles:
+            per_op[op] = {
+                "logic_j": sum(w["internal_j"] + w["switching_j"] for w in windows) / cycles,
+                "sram_j": sum(w["sram_read_j"] + w["sram_write_j"] for w in windows) / cycles,
+            }
+    return {
+        "idle_cycles": IDLE_CYCLES,
+        "idle_logic_j": (idle["internal_j"] + idle["switching_j"]) / IDLE_CYCLES,
+        "leakage_j": model.leakage_w * period_s + sum(m["leakage_w"] for m in model.macro_energy) * period_s,
+        "active": per_op,
+        "note": "per cycle at the configured clock: dynamic logic energy (internal + switching) of an idle "
+        "cycle and the mean cycle of each operation's windows; SRAM access energy beside it; leakage per cycle "
+        "(controller and macros) for scale",
+    }
+
+
 def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_json: Path, cache_dir: Path) -> dict:
     """Synthesize, simulate at gate level and compute energies; write ``out_json``."""
     t_start = time.perf_counter()
@@ -104,7 +142,8 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
     instances = macro_instances(conn, pdk.sram_macros)
     act_src, order = activity_module(conn, instances)
     (gl_dir / "activity.v").write_text(act_src)
-    cells_v = cell_models(std_lib, Path(cache_dir) / f"{pdk.stdcell['library']}.cells.v")
+    icg = (pdk.clock_gate["cell"],) if pdk.clock_gate else ()  # modelled beside the netlist (render)
+    cells_v = cell_models(std_lib, Path(cache_dir) / f"{pdk.stdcell['library']}.cells.v", exclude=icg)
     run_cmd = build_gate_sim(gl_v, files["testbench"], cells_v, simulation_models(files), gl_dir / "activity.v", gl_dir)
 
     std = load_library(std_lib, cache_dir)
@@ -178,6 +217,8 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
                 }
             )
 
+    cycle_energy = _cycle_energy(cfg, design, ctx, run_cmd, model, len(instances), period_s, gl_dir / "idle", runs)
+
     # ---- OpenSTA: timing, and its power estimate beside ours
     widths = {p: len(v["bits"]) for p, v in conn.ports.items()}
     activity = {p: t / max(1, port_cycles) / widths[p] for p, t in port_toggles.items()}
@@ -212,6 +253,8 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
         "memory": ctx["memories"],
         "sram_access_energy": macro_models,
         "leakage_w": {"logic": model.leakage_w, "sram": sum(m["leakage_w"] for m in model.macro_energy)},
+        "clock_gating": dict(cfg["clock_gating"]),
+        "cycle_energy": cycle_energy,
         "runs": runs,
         "cross_check": {
             "ours_logic_power_w": ours_logic_w,

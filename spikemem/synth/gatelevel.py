@@ -48,20 +48,27 @@ def _yosys(commands: list[str], log: Path) -> None:
 CELL_MODEL_VERSION = "init0"
 
 
-def cell_models(liberty: Path, out: Path) -> Path:
+def cell_models(liberty: Path, out: Path, exclude: tuple[str, ...] = ()) -> Path:
     """Verilog models of the library's cells, from the Liberty functions (cached).
 
     Their state elements start at 0: a real flop powers up to a definite value, while Verilog's X
     can survive a synchronous reset through the X-pessimism of the cells' Boolean functions (a
     controller whose state stays X looks, to the testbench, like one that never finishes).
+    ``exclude`` names cells whose Liberty has no function (the clock gates): a module Yosys may
+    derive for them would drive nothing, so it is left out for a model supplied beside the netlist.
     """
-    out = out.with_name(f"{out.stem}.{CELL_MODEL_VERSION}{out.suffix}")  # a new version never reuses an old cache
+    tag = CELL_MODEL_VERSION + "".join(f"-{name}" for name in sorted(exclude))
+    out = out.with_name(f"{out.stem}.{tag}{out.suffix}")  # a new version never reuses an old cache
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(suffix=".v", dir=out.parent)  # concurrent jobs each write their own
         os.close(fd)
         _yosys([f"read_liberty -ignore_miss_func {liberty}", f"write_verilog -noattr {tmp}"], Path(tmp + ".log"))
         text = re.sub(r"^(\s*)reg (\\?[\w$]+) ?;", r"\1reg \2 = 1'b0;", Path(tmp).read_text(), flags=re.M)
+        for name in exclude:
+            text, n = re.subn(rf"^module \\?{re.escape(name)}\b.*?^endmodule\s*$", "", text, flags=re.M | re.S)
+            if n > 1:
+                raise RuntimeError(f"{liberty}: {n} modules {name} among the cell models")
         Path(tmp).write_text(text)
         os.replace(tmp, out)
         Path(tmp + ".log").unlink(missing_ok=True)

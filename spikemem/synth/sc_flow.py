@@ -170,6 +170,15 @@ def synthesize(
     else:
         project.set_flow(synflow.SynthesisFlow())
         project.option.add_to("synthesis")
+    gating = cfg["clock_gating"]
+    if gating["registers"]:
+        # Yosys's clockgate pass puts enable registers behind the library's integrated clock gate
+        # (the one cell of its kind outside the dont-use list), so idle registers see no clock.
+        from siliconcompiler.tools.yosys.syn_asic import ASICSynthesis
+
+        task = ASICSynthesis.find_task(project)
+        task.set_yosys_mapclockgates(True)
+        task.set_yosys_minclockgatefanout(gating["min_fanout"])
     scenario = project.constraint.timing.make_scenario(CORNER)
     scenario.add_libcorner(CORNER)
     scenario.set_pexcorner(CORNER)

@@ -3,6 +3,7 @@ each density, energy per activity window, timing and an OpenSTA power cross-chec
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections import Counter
@@ -88,7 +89,7 @@ def _cycle_energy(cfg, design, ctx, run_cmd, model, n_macros, period_s, work: Pa
     out_file = simulate(run_cmd, ctx, stim, work, f"+idle={IDLE_CYCLES}", f"+activity={work / 'activity.txt'}")
     samples = parse_activity((work / "activity.txt").read_text(), n_macros)
     # The samples: one at time 0, the baseline after the image is loaded, the end of the idle window.
-    windows = [(a, b) for a, b in zip(samples, samples[1:]) if b.events == 0 and b.cycles - a.cycles == IDLE_CYCLES]
+    windows = [(a, b) for a, b in itertools.pairwise(samples) if b.events == 0 and b.cycles - a.cycles == IDLE_CYCLES]
     if "END" not in out_file.read_text() or len(windows) != 1:
         raise RuntimeError(f"idle-cycle run of {design.name} did not produce its window ({work})")
     a, b = windows[0]

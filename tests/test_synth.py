@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from spikemem.config import designs, load_config
+from spikemem.encodings import REGISTRY
 from spikemem.synth.energy_table import COEFFICIENTS, FEATURES, build_table
 
 TOOLS = all(shutil.which(t) for t in ("iverilog", "vvp", "sta"))
@@ -144,7 +145,7 @@ def test_cost_model_fit_recovers_known_coefficients_and_validates():
 @pytest.mark.slow
 @pytest.mark.tools
 @pytest.mark.skipif(not TOOLS, reason="needs iverilog and OpenSTA")
-@pytest.mark.parametrize("encoding", ["crossbar", "pb_csr", "pb_bmp", "func_rowcol", "func_bmp", "func_pure"])
+@pytest.mark.parametrize("encoding", sorted(REGISTRY))
 def test_whole_chain_on_a_small_design(root, tmp_path, liberty_cache, encoding):
     from spikemem.rtl.stage import render_stage
     from spikemem.synth.characterize import characterize
@@ -174,6 +175,11 @@ def test_whole_chain_on_a_small_design(root, tmp_path, liberty_cache, encoding):
     assert r["cross_check"]["ours_logic_power_w"] > 0 and r["timing"]["worst_slack_ns"] is not None
     # Macro leakage is an SRAM term only: the logic's is far smaller (picowatts per cell).
     assert r["leakage_w"]["logic"] < r["leakage_w"]["sram"]
+    # Clock gating: the netlist has clock gates, and an idle cycle costs less logic energy than the
+    # mean cycle of any operation.
+    assert any("dlclkp" in t for t in r["synthesis"]["cells_by_type"])
+    cyc = r["cycle_energy"]
+    assert 0 < cyc["idle_logic_j"] < min(a["logic_j"] for a in cyc["active"].values())
     table = build_table([r], {})
     assert set(table.operation) == {"forward", "backward", "update"}
     assert (table[list(COEFFICIENTS)] >= 0).all().all()

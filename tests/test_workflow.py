@@ -14,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from spikemem.encodings import REGISTRY
+
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 SOURCES = ("Snakefile", "rules", "config", "pdk_configs", "spikemem", "envs", "templates", "analysis", "profiles")
 
@@ -94,12 +96,15 @@ def test_bad_config_is_refused_naming_the_key(workdir):
 def test_small_configuration_end_to_end(small_run, root, tmp_path):
     results = small_run / "results"
     table = pd.read_csv(results / "golden/storage_bits.csv")
-    assert set(table.encoding) == {"crossbar", "pb_csr", "pb_bmp", "func_rowcol", "func_bmp", "func_pure"}
+    assert set(table.encoding) == set(REGISTRY)
     energy = pd.read_csv(results / "energy/energy_table.csv")
     assert set(energy.operation) == {"forward", "backward", "update"}
     assert (energy.flow_level == "synthesis").all() or (energy.flow_level == "placed_and_routed").all()
     networks = pd.read_csv(results / "energy/network_energy.csv")
-    assert (networks.iteration_j > 0).all() and set(networks.encoding) == {"crossbar", "pb_csr", "pb_bmp"}
+    assert (networks.iteration_j > 0).all() and set(networks.encoding) == {"crossbar", "pb_csr", "pb_csr_csc", "pb_bmp"}
+    gating = pd.read_csv(results / "synth/clock_gating.csv")
+    assert set(gating.design) == {"pb_bmp-fc8x8-w2"} and (gating.per_event_ratio < 1).all()
+    assert (gating.idle_cycle_pj_gated < gating.idle_cycle_pj_ungated).all()
     claims = pd.read_csv(results / "report/claims.csv")
     assert len(claims) == 3 and claims.our_value.notna().all()
     # Every heavy rule left a Snakemake benchmark file; the resource benchmark reads them.

@@ -270,14 +270,35 @@ def set_field(word: int, slot: int, bits: int, raw: int) -> int:
     return (word & ~mask) | ((raw << (slot * bits)) & mask)
 
 
-def pack_fields(raws: Sequence[int], field_bits: int, per_word: int, n_words: int | None = None) -> list[int]:
-    """Pack unsigned fields ``per_word`` to a word, slot 0 in the least significant bits."""
-    n_words = math.ceil(len(raws) / per_word) if n_words is None else n_words
-    words = [0] * n_words
-    for k, raw in enumerate(raws):
-        w, slot = divmod(k, per_word)
-        words[w] = set_field(words[w], slot, field_bits, raw)
-    return words
+def pack_fields(
+    raws: Sequence[int] | np.ndarray, field_bits: int, per_word: int, n_words: int | None = None
+) -> list[int]:
+    """Pack unsigned fields ``per_word`` to a word, slot 0 in the least significant bits
+    (vectorized: the unrolled convolution layers hold tens of millions of fields)."""
+    raws = np.asarray(raws, dtype=np.uint64).ravel()
+    n_words = math.ceil(raws.size / per_word) if n_words is None else n_words
+    if raws.size > n_words * per_word:
+        raise EncodingError(f"{raws.size} fields do not fit {n_words} words of {per_word}")
+    if field_bits * per_word > 64:
+        raise EncodingError(f"{per_word} fields of {field_bits} bits exceed a 64-bit word")
+    padded = np.zeros(n_words * per_word, dtype=np.uint64)
+    padded[: raws.size] = raws & np.uint64((1 << field_bits) - 1)
+    shifts = np.arange(per_word, dtype=np.uint64) * np.uint64(field_bits)
+    return np.bitwise_or.reduce(padded.reshape(n_words, per_word) << shifts, axis=1).tolist()
+
+
+def pack_rows(raws: np.ndarray, field_bits: int, per_word: int) -> list[int]:
+    """Pack each row of a 2-D array of unsigned fields into whole words (rows word-aligned)."""
+    rows, cols = raws.shape
+    words_per_row = max(1, math.ceil(cols / per_word))
+    padded = np.zeros((rows, words_per_row * per_word), dtype=np.uint64)
+    padded[:, :cols] = raws
+    return pack_fields(padded, field_bits, per_word, rows * words_per_row)
+
+
+def to_fields(values: np.ndarray, bits: int) -> np.ndarray:
+    """Two's complement (or plain unsigned) encoding of an integer array in ``bits`` bits."""
+    return (np.asarray(values, dtype=np.int64) & ((1 << bits) - 1)).astype(np.uint64)
 
 
 def fields_per_word(field_bits: int, word_bits: int, what: str) -> int:

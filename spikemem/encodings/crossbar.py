@@ -18,9 +18,10 @@ from .base import (
     fields_per_word,
     from_signed_field,
     get_field,
-    pack_fields,
+    pack_rows,
     set_field,
     to_field,
+    to_fields,
 )
 
 
@@ -49,10 +50,7 @@ class Crossbar(Encoding):
         weights = check_weights(weights, weight_bits)
         n_pre, n_post = weights.shape
         k = fields_per_word(weight_bits, params.word_bits, "a weight")
-        wpr = math.ceil(n_post / k)
-        words: list[int] = []
-        for row in weights:
-            words += pack_fields([to_field(w, weight_bits) for w in row], weight_bits, k, wpr)
+        words = pack_rows(to_fields(weights, weight_bits), weight_bits, k)
         mem = Memory("weights", params.word_bits, words, n_pre * n_post * weight_bits, 0)
         image = MemoryImage({"weights": mem.place(params)})
         return cls(image, n_pre, n_post, weight_bits, k)

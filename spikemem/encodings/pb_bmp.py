@@ -20,10 +20,12 @@ from .base import (
     from_signed_field,
     get_field,
     pack_fields,
+    pack_rows,
     packed_weights_memory,
     pointer_bits,
     set_field,
     to_field,
+    to_fields,
 )
 
 
@@ -77,14 +79,12 @@ class PbBmp(Encoding):
         kp = fields_per_word(ptr_bits, wb, "a row pointer")
         starts = np.concatenate([[0], np.cumsum(mask.sum(axis=1))])[:-1].tolist()
         bpr = math.ceil(n_post / wb)
-        bitmap: list[int] = []
-        ranks: list[int] = []
-        for row in mask:
-            bitmap += pack_fields([int(b) for b in row], 1, wb, bpr)
-            before = np.concatenate([[0], np.cumsum([row[b * wb : (b + 1) * wb].sum() for b in range(bpr)])])
-            ranks += [int(r) for r in before[1:bpr]]
-        packed = [to_field(weights[i, j], weight_bits) for i in range(n_pre) for j in np.flatnonzero(mask[i])]
-        weight_mem, kw = packed_weights_memory(packed, weight_bits, wb)
+        bitmap = pack_rows(mask.astype(np.uint64), 1, wb)
+        # Set bits per bitmap word, then the count before each word of a row (the first's is 0).
+        per_word = np.zeros((n_pre, bpr * wb), dtype=np.int64)
+        per_word[:, :n_post] = mask
+        before = np.cumsum(per_word.reshape(n_pre, bpr, wb).sum(axis=2), axis=1)[:, :-1]
+        weight_mem, kw = packed_weights_memory(to_fields(weights[mask], weight_bits), weight_bits, wb)
         memories = {
             "pointers": Memory("pointers", wb, pack_fields(starts, ptr_bits, kp), 0, n_pre * ptr_bits),
             "bitmap": Memory("bitmap", wb, bitmap, 0, n_pre * n_post),
@@ -92,7 +92,7 @@ class PbBmp(Encoding):
         if bpr > 1:
             rank_bits = cls.rank_field_bits(n_post)
             kr = fields_per_word(rank_bits, wb, "a rank-directory entry")
-            memories["ranks"] = Memory("ranks", wb, pack_fields(ranks, rank_bits, kr), 0, len(ranks) * rank_bits)
+            memories["ranks"] = Memory("ranks", wb, pack_fields(before, rank_bits, kr), 0, before.size * rank_bits)
         memories["weights"] = weight_mem
         image = MemoryImage(memories)
         for m in image.memories.values():

@@ -24,6 +24,7 @@ from .base import (
     pointer_bits,
     set_field,
     to_field,
+    to_fields,
 )
 
 
@@ -67,11 +68,8 @@ class PbCsr(Encoding):
         kp = fields_per_word(ptr_bits, params.word_bits, "a row pointer")
         ke = fields_per_word(entry_bits, params.word_bits, "a PB-CSR entry (index + weight)")
         starts = np.concatenate([[0], np.cumsum(mask.sum(axis=1))]).tolist()
-        entries = [
-            (int(j) << weight_bits) | to_field(weights[i, j], weight_bits)
-            for i in range(n_pre)
-            for j in np.flatnonzero(mask[i])
-        ]
+        _, cols = np.nonzero(mask)  # row-major: the rows' entries back to back, indices ascending
+        entries = (cols.astype(np.uint64) << np.uint64(weight_bits)) | to_fields(weights[mask], weight_bits)
         pointers = Memory("pointers", params.word_bits, pack_fields(starts, ptr_bits, kp), 0, (n_pre + 1) * ptr_bits)
         ent_words = pack_fields(entries, entry_bits, ke, max(1, math.ceil(nnz / ke)))
         ent = Memory("entries", params.word_bits, ent_words, nnz * weight_bits, nnz * idx_bits)
@@ -206,10 +204,9 @@ class PbCsrCsc(PbCsr):
         entry_number = np.zeros(mask.shape, dtype=np.int64)
         entry_number[mask] = np.arange(int(mask.sum()))  # row-major order, as the entries are stored
         col_starts = np.concatenate([[0], np.cumsum(mask.sum(axis=0))]).tolist()
-        refs = [
-            (int(i) << ptr_bits) | int(entry_number[i, j]) for j in range(n_post) for i in np.flatnonzero(mask[:, j])
-        ]
-        nnz = len(refs)
+        cols, rows = np.nonzero(mask.T)  # column by column, rows ascending
+        refs = (rows.astype(np.uint64) << np.uint64(ptr_bits)) | entry_number[rows, cols].astype(np.uint64)
+        nnz = refs.size
         memories["col_pointers"] = Memory(
             "col_pointers", wb, pack_fields(col_starts, ptr_bits, kc), 0, (n_post + 1) * ptr_bits
         )

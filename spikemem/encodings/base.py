@@ -473,6 +473,9 @@ class Encoding(ABC):
     description: ClassVar[str]
     # The RTL templates (under templates/) this encoding's controller is rendered from.
     templates: ClassVar[tuple[str, ...]]
+    # Whether a backward event visits every row (a column walk over a row-major store), so that its
+    # cost scales with the rows, not with the column's synapses.
+    backward_walks_rows: ClassVar[bool] = True
 
     def __init__(self, image: MemoryImage, n_pre: int, n_post: int, weight_bits: int) -> None:
         self.image = image

@@ -14,6 +14,7 @@ class FunctionalEncoding(Encoding):
     """Base of ``func_*`` encodings. Subclasses define the kernel store and how events walk it."""
 
     layer_types = ("conv",)
+    backward_walks_rows = False  # a backward event walks its output channel's kernel taps
 
     def __init__(self, image: MemoryImage, geometry: ConvGeometry, weight_bits: int) -> None:
         super().__init__(image, geometry.n_pre, geometry.n_post, weight_bits)

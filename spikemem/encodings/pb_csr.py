@@ -184,6 +184,7 @@ class PbCsrCsc(PbCsr):
     name = "pb_csr_csc"
     description = "PB-CSR + column pointers and (row, entry) references for direct column access"
     transposed_access = "column_index"
+    backward_walks_rows = False
 
     def __init__(self, image, *args, row_bits: int, col_ref_bits: int, col_ptr_per_word: int, ref_per_word: int):
         super().__init__(image, *args)

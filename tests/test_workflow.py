@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -99,9 +100,17 @@ def test_small_configuration_end_to_end(small_run, root, tmp_path):
     assert set(energy.operation) == {"forward", "backward", "update"}
     assert (energy.flow_level == "synthesis").all() or (energy.flow_level == "placed_and_routed").all()
     networks = pd.read_csv(results / "energy/network_energy.csv")
-    assert (networks.iteration_j > 0).all() and set(networks.encoding) == {"crossbar", "pb_csr", "pb_bmp"}
+    assert (networks.dynamic_j > 0).all() and set(networks.encoding) == {"crossbar", "pb_csr", "pb_bmp"}
+    # Dynamic energy is the sum of its logic and SRAM parts; leakage sits beside it.
+    for op in ("forward", "backward", "update"):
+        assert np.allclose(networks[f"{op}_j"], networks[f"{op}_logic_j"] + networks[f"{op}_sram_j"], rtol=1e-4)
+    assert (networks.leakage_real_time_j > 0).all() and (networks.leakage_throughput_j > 0).all()
+    assert (energy.e_sram_read_word_j > 0).all() and energy.heldout_max_error_logic.notna().any()
     claims = pd.read_csv(results / "report/claims.csv")
-    assert len(claims) == 3 and claims.our_value.notna().all()
+    assert len(claims) == 3 and claims.our_value.notna().all() and (claims.status == "ok").all()
+    assert claims.ours_real_time.notna().all() and claims.ours_throughput.notna().all()
+    sens = pd.read_csv(results / "report/sram_sensitivity.csv")
+    assert set(sens.sram_scale.dropna()) == {0.25, 0.5, 1.0, 2.0, 4.0, 8.0} and (sens.status == "ok").all()
     # Every heavy rule left a Snakemake benchmark file; the resource benchmark reads them.
     bench = subprocess.run(
         [
@@ -136,6 +145,7 @@ EXECUTOR_INDEPENDENT = (
     "results/verify/summary.csv",
     "results/energy/energy_table.csv",
     "results/energy/network_energy.csv",
+    "results/energy/network_layers.csv",
     "results/snn/summary.csv",
     "results/report/claims.csv",
 )

@@ -344,7 +344,7 @@ def sensitivity_table(path: Path):
         return pd.DataFrame({"status": ["no comparison had its inputs"]})
 
     def cell(r) -> str:
-        text = PAPER_LABELS.get(r.conclusion, r.conclusion) if r.kind == "layer" else f"{r.value:.3g}"
+        text = PAPER_LABELS.get(r.conclusion, r.conclusion) if r.kind == "layer" else f"{r.value:.4g}"
         return text + (" *" if r.flips else "")
 
     ok["cell"] = ok.apply(cell, axis=1)

@@ -15,6 +15,7 @@ from analysis.claims import (
     evaluate,
     flip_summary,
     load_paper_claims,
+    real_time_feasible,
     sram_sensitivity,
 )
 from analysis.report import claims
@@ -33,6 +34,7 @@ from spikemem.synth.energy_table import (
     COEFFICIENTS,
     CYCLE_COEFFICIENTS,
     FEATURES,
+    SCHEMA,
     SRAM_COEFFICIENTS,
     SRAM_FEATURES,
     build_table,
@@ -103,6 +105,11 @@ def test_split_fit_reproduces_total_energy_as_logic_plus_sram():
         assert p["dynamic_j"] == pytest.approx(p["logic_j"] + p["sram_j"], rel=1e-12)
         assert p["sram_j"] == pytest.approx(w["sram_read_j"] + w["sram_write_j"], rel=1e-12)
         assert p["dynamic_j"] == pytest.approx(w["dynamic_j"], rel=1e-6)
+    # Every row is what the published schema says.
+    import jsonschema
+
+    for record in build_table(chars, {}).to_dict(orient="records"):
+        jsonschema.validate({k: (None if v != v else v) for k, v in record.items()}, SCHEMA)
     measured = sum(w["dynamic_j"] for w in chars[0]["runs"][0]["windows"] + chars[1]["runs"][0]["windows"])
     sram_j = sum(
         w["sram_read_j"] + w["sram_write_j"] for w in chars[0]["runs"][0]["windows"] + chars[1]["runs"][0]["windows"]
@@ -321,6 +328,10 @@ def test_claims_on_every_basis_and_the_sram_sensitivity_flip(tmp_path):
     assert evaluate(claim, results, "shared_time", shared_time_s=1.0)[0] == pytest.approx(
         (12e-9 + 1e-6) / (9e-9 + 1e-6)
     )
+    assert real_time_feasible(claim, results) is None  # these rows do not say
+    rows = pd.read_csv(results / "energy/network_energy.csv").assign(real_time_feasible=[True, False])
+    rows.to_csv(results / "energy/network_energy.csv", index=False)
+    assert real_time_feasible(claim, results) is False
     # Layer rows: two encodings, the same trade.
     layers = pd.concat(
         [

@@ -242,7 +242,9 @@ def sensitivity_figures(results: Path, figdir: Path, captions: dict[str, str]) -
     energy_claims = [c for c in load_paper_claims() if c["form"] != "retention"]
     ok = sens[sens.status == "ok"] if "status" in sens else sens
 
-    fig, axes = plt.subplots(1, len(energy_claims) + 1, figsize=(5 * (len(energy_claims) + 1), 4.5))
+    fig, axes = plt.subplots(
+        1, len(energy_claims) + 1, figsize=(5.5 * (len(energy_claims) + 1), 4.5), layout="constrained"
+    )
     for ax, claim in zip(axes, energy_claims, strict=False):
         sub = ok[(ok.kind == "claim") & (ok.comparison == claim["id"])]
         for basis, g in sub.groupby("basis", sort=False):
@@ -271,7 +273,7 @@ def sensitivity_figures(results: Path, figdir: Path, captions: dict[str, str]) -
                         fontsize=7)  # fmt: skip
         ax.set_xticks(range(len(SRAM_SCALES)), [f"{v:g}x" for v in SRAM_SCALES])
         ax.set_yticks(range(len(comps)), comps)
-        ax.set(title="cheapest encoding per training iteration (dynamic)", xlabel="SRAM energy scale")
+        ax.set(title="cheapest per training iteration (dynamic)", xlabel="SRAM energy scale")
     _save(fig, figdir / "sram_sensitivity.png")
     flips = flip_summary(sens)
     n_flips = int((flips.flips_at != "none").sum()) if len(flips) else 0

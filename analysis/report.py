@@ -439,7 +439,7 @@ def build(results: Path, out_dir: Path) -> None:
         .reset_index()
         .to_html(**fmt),
         sensitivity=sensitivity_table(out_dir / "sram_sensitivity.csv").to_html(**fmt),
-        flips=flip_table(out_dir / "sram_sensitivity.csv").to_html(**fmt),
+        flips=flip_table(out_dir / "sram_sensitivity.csv").to_html(**fmt, na_rep=""),
         real_time_s=real_time_s,
         shared_times=SHARED_TIMES_S,
         manifest=manifest,

@@ -105,7 +105,8 @@ def test_small_configuration_end_to_end(small_run, root, tmp_path):
     for op in ("forward", "backward", "update"):
         assert np.allclose(networks[f"{op}_j"], networks[f"{op}_logic_j"] + networks[f"{op}_sram_j"], rtol=1e-4)
     assert (networks.leakage_real_time_j > 0).all() and (networks.leakage_throughput_j > 0).all()
-    assert (energy.e_sram_read_word_j > 0).all() and energy.heldout_max_error_logic.notna().any()
+    # One FC size here: nothing to hold out, but both error columns are there.
+    assert (energy.e_sram_read_word_j > 0).all() and {"heldout_max_error", "heldout_max_error_logic"} <= set(energy)
     claims = pd.read_csv(results / "report/claims.csv")
     assert len(claims) == 3 and claims.our_value.notna().all() and (claims.status == "ok").all()
     assert claims.ours_real_time.notna().all() and claims.ours_throughput.notna().all()

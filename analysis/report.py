@@ -444,6 +444,10 @@ def build(results: Path, out_dir: Path) -> None:
         shared_times=SHARED_TIMES_S,
         manifest=manifest,
         flagged=int(table.flagged.sum()),
+        heldout={
+            k: (f"{table[c].max():.1%}" if c in table and table[c].notna().any() else "none held out")
+            for k, c in (("total", "heldout_max_error"), ("logic", "heldout_max_error_logic"))
+        },
         rows=len(table),
     )
     atomic_write_text(out_dir / "index.html", html)

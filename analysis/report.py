@@ -11,6 +11,8 @@ from pathlib import Path
 from spikemem.encodings import PAPER_LABELS
 
 FIGURES = (
+    "sram_sensitivity",
+    "claims_vs_shared_time",
     "energy_vs_bits_fc",
     "energy_vs_bits_conv",
     "cheapest_encoding",
@@ -52,67 +54,11 @@ def _save(fig, path: Path) -> None:
 
 
 def claims(results: Path):
-    """The paper's three claims, how each was formed, and ours formed the same way."""
-    import pandas as pd
+    """The paper's claims (``paper_claims.yaml``) beside ours: on the paper's basis (dynamic energy)
+    and with leakage under each time model; a claim whose inputs are missing says why."""
+    from .claims import claims_table
 
-    rows = []
-    conv = pd.read_csv(results / "energy/conv_sweep.csv")
-    c8 = (
-        conv[conv.weight_bits == conv.weight_bits.max()]
-        if 8 not in set(conv.weight_bits)
-        else conv[conv.weight_bits == 8]
-    )
-    func = c8[c8.encoding == "func_rowcol"]
-    csr = c8[c8.encoding == "pb_csr"]
-    if len(func) and len(csr):
-        f = float(func.backward_j.iloc[0] + func.update_j.iloc[0])
-        c = float(csr.backward_j.iloc[0] + csr.update_j.iloc[0])
-        ours = 1 - f / c
-        rows.append(
-            {
-                "claim": "Functional encoding cuts backward pass + weight update energy against index-based",
-                "paper_formed": "Func-RowCol vs PB-CSR, backward + update, conv 1x28x28 -> 32 ch, 3x3, 8-bit weights",
-                "ours_formed": f"same layer at {int(c8.weight_bits.iloc[0])}-bit weights: one error per output neuron "
-                "(backward) + one update per synapse, priced with the energy table",
-                "paper_value": 0.58,
-                "our_value": ours,
-                "ratio": ours / 0.58,
-                "unit": "energy reduction",
-            }
-        )
-    net = pd.read_csv(results / "energy/network_energy.csv")
-    five = net[(net.weight_bits == 5) & (net.encoding == "crossbar")].forward_backward_j.mean()
-    two = net[(net.weight_bits == 2) & (net.encoding == "pb_bmp")].forward_backward_j.mean()
-    if five == five and two == two:
-        rows.append(
-            {
-                "claim": "PB-BMP encodes the sparser network more efficiently",
-                "paper_formed": "forward + backward energy of both layers per training iteration: 5-bit network "
-                "as Crossbar against 2-bit network as PB-BMP",
-                "ours_formed": "same, mean over the trained seeds",
-                "paper_value": 1.37,
-                "our_value": five / two,
-                "ratio": five / two / 1.37,
-                "unit": "x energy efficiency",
-            }
-        )
-    snn = pd.read_csv(results / "snn/summary.csv")
-    d2 = snn[snn.weight_bits == 2].min_van_rossum.mean()
-    d5 = snn[snn.weight_bits == 5].min_van_rossum.mean()
-    if d2 == d2 and d5 == d5:
-        deg = (d2 - d5) / d5
-        rows.append(
-            {
-                "claim": "at a small degradation of retention (van Rossum distance)",
-                "paper_formed": "minimum van Rossum distance over training, 2-bit against 5-bit, 5 trials",
-                "ours_formed": "mean over seeds of the minimum van Rossum distance, 2-bit against 5-bit",
-                "paper_value": 0.04,
-                "our_value": deg,
-                "ratio": deg / 0.04,
-                "unit": "relative degradation",
-            }
-        )
-    return pd.DataFrame(rows)
+    return claims_table(results)
 
 
 def figures(results: Path, figdir: Path) -> dict[str, str]:
@@ -162,10 +108,10 @@ def figures(results: Path, figdir: Path) -> dict[str, str]:
             sub = dens[dens.density == d].set_index("encoding")
             dyn = sub.forward_j + sub.backward_j + sub.update_j
             for i, k in enumerate(idle):
-                total = dyn + k * sub.leakage_j
+                total = dyn + k * sub.leakage_throughput_j
                 winner = total.idxmin()
                 best[i, j] = encs.index(winner)
-                share[i, j] = k * sub.leakage_j[winner] / total[winner]
+                share[i, j] = k * sub.leakage_throughput_j[winner] / total[winner]
         fig, ax = plt.subplots(figsize=(7, 4.5))
         cmap = plt.get_cmap("tab10", len(encs))
         im = ax.pcolormesh(
@@ -188,23 +134,27 @@ def figures(results: Path, figdir: Path) -> dict[str, str]:
     net = pd.read_csv(results / "energy/network_energy.csv")
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for enc, g in net.groupby("encoding"):
-        sc = ax.scatter(g.iteration_j * 1e6, g.min_van_rossum, label=PAPER_LABELS.get(enc, enc), s=18)
+        sc = ax.scatter(g.dynamic_j * 1e6, g.min_van_rossum, label=PAPER_LABELS.get(enc, enc), s=18)
         for _, r in g.iterrows():
             ax.annotate(
                 f"{int(r.weight_bits)}b",
-                (r.iteration_j * 1e6, r.min_van_rossum),
+                (r.dynamic_j * 1e6, r.min_van_rossum),
                 fontsize=6,
                 color=sc.get_facecolor()[0],
             )
     ax.set(
-        xlabel="energy per training iteration (uJ)",
+        xlabel="dynamic energy per training iteration, forward + backward + update (uJ)",
         ylabel="minimum van Rossum distance",
         xscale="log",
         title="Retention against energy, 700-400-250 network",
     )
     ax.legend(fontsize=8)
     _save(fig, figdir / "retention_vs_energy.png")
-    captions["retention_vs_energy"] = "Every trained network (weight bits x seed) under every FC encoding."
+    captions["retention_vs_energy"] = (
+        "Every trained network (weight bits x seed) under every FC encoding, on the dynamic basis "
+        "(leakage beside it in the tables)."
+    )
+    sensitivity_figures(results, figdir, captions)
 
     from .snn_figures import run_figure
 
@@ -257,12 +207,173 @@ def figures(results: Path, figdir: Path) -> dict[str, str]:
     return captions
 
 
+def sensitivity_figures(results: Path, figdir: Path, captions: dict[str, str]) -> None:
+    """The SRAM-energy sensitivity (``sram_sensitivity.csv`` beside the figures' folder, and its
+    figure) and the claims over the shared-time model's common time."""
+    import numpy as np
+    import pandas as pd
+
+    from spikemem.provenance import atomic_write_json, atomic_write_text
+
+    from .claims import (
+        SRAM_SCALES,
+        MissingInput,
+        evaluate,
+        flip_summary,
+        load_paper_claims,
+        sram_sensitivity,
+    )
+
+    plt = _plt()
+    sens = sram_sensitivity(results)
+    out_csv = figdir.parent / "sram_sensitivity.csv"
+    atomic_write_text(out_csv, sens.to_csv(index=False, float_format="%.6g"))
+    atomic_write_json(
+        out_csv.with_suffix(".provenance.json"),
+        {
+            "made_by": "python -m analysis report (analysis.claims.sram_sensitivity)",
+            "inputs": ["energy/network_energy.csv", "energy/network_layers.csv", "energy/conv_sweep.csv"],
+            "claims": "analysis/paper_claims.yaml",
+            "method": "the SRAM part of every priced energy (exact access counts x the macro Liberty's energy per "
+            "access) multiplied by each scale, logic and leakage unchanged; winners re-ranked per scale",
+            "scales": list(SRAM_SCALES),
+        },
+    )
+    energy_claims = [c for c in load_paper_claims() if c["form"] != "retention"]
+    ok = sens[sens.status == "ok"] if "status" in sens else sens
+
+    fig, axes = plt.subplots(
+        1, len(energy_claims) + 1, figsize=(5.5 * (len(energy_claims) + 1), 4.5), layout="constrained"
+    )
+    for ax, claim in zip(axes, energy_claims, strict=False):
+        sub = ok[(ok.kind == "claim") & (ok.comparison == claim["id"])]
+        for basis, g in sub.groupby("basis", sort=False):
+            ax.plot(g.sram_scale, g.value, marker="o", label=basis)
+        ax.axhline(claim["paper_value"], color="k", ls="--", lw=1, label="paper")
+        ax.set(xscale="log", xlabel="SRAM energy per access / Liberty value", ylabel=claim["unit"], title=claim["id"])
+        ax.minorticks_off()  # log-axis minor labels would overprint the swept scales
+        ax.set_xticks(SRAM_SCALES, [f"{v:g}" for v in SRAM_SCALES])
+        if sub.empty:
+            ax.text(0.5, 0.5, "inputs missing", transform=ax.transAxes, ha="center")
+        ax.legend(fontsize=8)
+    lay = ok[(ok.kind == "layer") & (ok.basis == "dynamic")]
+    ax = axes[-1]
+    if len(lay):
+        comps = list(dict.fromkeys(lay.comparison))
+        encs = sorted(set(lay.conclusion))
+        grid = np.array(
+            [[encs.index(lay[(lay.comparison == c) & (lay.sram_scale == s)].conclusion.iloc[0]) for s in SRAM_SCALES]
+             for c in comps]
+        )  # fmt: skip
+        cmap = plt.get_cmap("tab10", len(encs))
+        ax.imshow(grid, cmap=cmap, vmin=-0.5, vmax=len(encs) - 0.5, aspect="auto")
+        for i in range(len(comps)):
+            for j in range(len(SRAM_SCALES)):
+                ax.text(j, i, PAPER_LABELS.get(encs[grid[i, j]], encs[grid[i, j]]), ha="center", va="center",
+                        fontsize=7)  # fmt: skip
+        ax.set_xticks(range(len(SRAM_SCALES)), [f"{v:g}x" for v in SRAM_SCALES])
+        ax.set_yticks(range(len(comps)), comps)
+        ax.set(title="cheapest per training iteration (dynamic)", xlabel="SRAM energy scale")
+    _save(fig, figdir / "sram_sensitivity.png")
+    flips = flip_summary(sens)
+    n_flips = int((flips.flips_at != "none").sum()) if len(flips) else 0
+    captions["sram_sensitivity"] = (
+        "The per-access SRAM energy swept from 0.25x to 8x the OpenRAM Liberty's (uncalibrated) value. Left: each "
+        "energy claim on the paper's basis (dynamic) and with throughput and real-time leakage, the paper's value "
+        "dashed. Right: the cheapest encoding per training iteration of each layer of the trained network, per "
+        f"weight width (dynamic basis). {n_flips} of {len(flips)} comparisons x bases change their conclusion "
+        "somewhere in the sweep (table below, sram_sensitivity.csv)."
+    )
+
+    times = np.logspace(-7, 1, 33)
+    fig, axes = plt.subplots(1, len(energy_claims), figsize=(5.5 * len(energy_claims), 4.2), squeeze=False)
+    for ax, claim in zip(axes[0], energy_claims, strict=True):
+        try:
+            frames = {claim["table"]: pd.read_csv(results / claim["table"])}
+            vals = [evaluate(claim, results, "shared_time", shared_time_s=t, frames=frames)[0] for t in times]
+            dyn = evaluate(claim, results, "dynamic", frames=frames)[0]
+            real = evaluate(claim, results, "real_time", frames=frames)[0]
+        except (MissingInput, KeyError, FileNotFoundError) as e:
+            ax.text(0.5, 0.5, f"missing: {e}", transform=ax.transAxes, ha="center", wrap=True, fontsize=8)
+            ax.set(title=claim["id"])
+            continue
+        ax.plot(times, vals, label="dynamic + leakage over T (shared time)")
+        ax.axhline(dyn, color="C1", ls=":", label="dynamic only (paper's basis)")
+        ax.axhline(real, color="C2", ls="-.", label="dynamic + real-time leakage")
+        ax.axhline(claim["paper_value"], color="k", ls="--", lw=1, label="paper")
+        ax.set(xscale="log", xlabel="common time T per sample (s)", ylabel=claim["unit"], title=claim["id"])
+        ax.legend(fontsize=7)
+    _save(fig, figdir / "claims_vs_shared_time.png")
+    captions["claims_vs_shared_time"] = (
+        "The energy claims when every encoding leaks for one common time T per training iteration (or layer pass): "
+        "leakage then grows with each encoding's macro count and controller leakage. SRAM energy at the Liberty's "
+        "value."
+    )
+
+
+# The network table: dynamic energy per operation (the headline), leakage beside it per time model.
+NETWORK_COLUMNS = [
+    "forward_j",
+    "backward_j",
+    "update_j",
+    "dynamic_j",
+    "leakage_throughput_j",
+    "leakage_real_time_j",
+    "leakage_w",
+    "inference_forward_j",
+    "inference_leakage_real_time_j",
+    "min_van_rossum",
+]
+
+
+def claim_rows(claim_table) -> list[dict]:
+    """Claims for the template, with the shared-time model's range over the swept common times."""
+    rows = claim_table.to_dict(orient="records")
+    for r in rows:
+        shared = [v for k, v in r.items() if k.startswith("ours_shared_time_")]
+        r["shared_min"], r["shared_max"] = (min(shared), max(shared)) if shared else (float("nan"), float("nan"))
+    return rows
+
+
+def sensitivity_table(path: Path):
+    """The sensitivity CSV pivoted for reading: one line per comparison and basis, one column per
+    SRAM scale (the claim's value, or the cheapest encoding; a star where it differs from 1x)."""
+    import pandas as pd
+
+    sens = pd.read_csv(path)
+    ok = sens[sens.status == "ok"].copy()
+    if ok.empty:
+        return pd.DataFrame({"status": ["no comparison had its inputs"]})
+
+    def cell(r) -> str:
+        text = PAPER_LABELS.get(r.conclusion, r.conclusion) if r.kind == "layer" else f"{r.value:.4g}"
+        return text + (" *" if r.flips else "")
+
+    ok["cell"] = ok.apply(cell, axis=1)
+    wide = ok.pivot_table(
+        index=["kind", "comparison", "basis"], columns="sram_scale", values="cell", aggfunc="first", sort=False
+    )
+    wide.columns = [f"{c:g}x" for c in wide.columns]
+    return wide.reset_index()
+
+
+def flip_table(path: Path):
+    """Per comparison and basis: the conclusion at the Liberty's SRAM energy and where it flips."""
+    import pandas as pd
+
+    from .claims import flip_summary
+
+    return flip_summary(pd.read_csv(path))
+
+
 def build(results: Path, out_dir: Path) -> None:
     import jinja2
     import pandas as pd
 
     from spikemem.paths import TEMPLATE_DIR
     from spikemem.provenance import atomic_write_json, atomic_write_text, git_revision, package_versions
+
+    from .claims import SHARED_TIMES_S
 
     figdir = out_dir / "figures"
     captions = figures(results, figdir)
@@ -271,6 +382,7 @@ def build(results: Path, out_dir: Path) -> None:
     for name in (
         "energy/energy_table.csv",
         "energy/network_energy.csv",
+        "energy/network_layers.csv",
         "energy/fc_sweeps.csv",
         "energy/conv_sweep.csv",
         "snn/summary.csv",
@@ -281,6 +393,7 @@ def build(results: Path, out_dir: Path) -> None:
         if src.exists():
             shutil.copyfile(src, out_dir / Path(name).name)
     table = pd.read_csv(results / "energy/energy_table.csv")
+    real_time_s = float(pd.read_csv(results / "energy/network_energy.csv").real_time_s.iloc[0])
     tools = json.loads((results / "provenance/tools.json").read_text())
     pdk = json.loads((results / "provenance/pdk.json").read_text())
     config = json.loads((results / "config/all.json").read_text())
@@ -304,25 +417,37 @@ def build(results: Path, out_dir: Path) -> None:
         "operation",
         "e_event_j",
         "e_synapse_j",
-        "e_read_word_j",
-        "e_write_word_j",
+        "e_logic_read_word_j",
+        "e_logic_write_word_j",
         "e_lookup_j",
+        "e_sram_read_word_j",
+        "e_sram_write_word_j",
+        "sram_share",
         "heldout_max_error",
+        "heldout_max_error_logic",
         "flagged",
         "flow_level",
     ]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True)
     html = env.get_template("report/index.html.j2").render(
-        claims=claim_table.to_dict(orient="records"),
+        claims=claim_rows(claim_table),
         figures=[(k, images[k], captions[k]) for k in FIGURES if k in images],
         energy_table=table[[c for c in energy_cols if c in table.columns]].to_html(**fmt),
         networks=pd.read_csv(results / "energy/network_energy.csv")
-        .groupby(["weight_bits", "encoding"])[["iteration_j", "forward_backward_j", "inference_j", "min_van_rossum"]]
+        .groupby(["weight_bits", "encoding"])[NETWORK_COLUMNS]
         .mean()
         .reset_index()
         .to_html(**fmt),
+        sensitivity=sensitivity_table(out_dir / "sram_sensitivity.csv").to_html(**fmt),
+        flips=flip_table(out_dir / "sram_sensitivity.csv").to_html(**fmt, na_rep=""),
+        real_time_s=real_time_s,
+        shared_times=SHARED_TIMES_S,
         manifest=manifest,
         flagged=int(table.flagged.sum()),
+        heldout={
+            k: (f"{table[c].max():.1%}" if c in table and table[c].notna().any() else "none held out")
+            for k, c in (("total", "heldout_max_error"), ("logic", "heldout_max_error_logic"))
+        },
         rows=len(table),
     )
     atomic_write_text(out_dir / "index.html", html)

@@ -9,6 +9,7 @@ rule network_energy:
         code="spikemem/network_energy.py",
     output:
         networks="results/energy/network_energy.csv",
+        layers="results/energy/network_layers.csv",
         fc="results/energy/fc_sweeps.csv",
         conv="results/energy/conv_sweep.csv",
         provenance="results/energy/network_energy.provenance.json",
@@ -31,6 +32,7 @@ rule report:
     input:
         table="results/energy/energy_table.csv",
         networks="results/energy/network_energy.csv",
+        layers="results/energy/network_layers.csv",
         fc="results/energy/fc_sweeps.csv",
         conv="results/energy/conv_sweep.csv",
         snn="results/snn/summary.csv",
@@ -40,10 +42,16 @@ rule report:
         tools="results/provenance/tools.json",
         pdk="results/provenance/pdk.json",
         config=ALL_CONFIG,
-        code=["analysis/report.py", "templates/report/index.html.j2"],
+        code=[
+            "analysis/report.py",
+            "analysis/claims.py",
+            "analysis/paper_claims.yaml",
+            "templates/report/index.html.j2",
+        ],
     output:
         html="results/report/index.html",
         claims="results/report/claims.csv",
+        sensitivity="results/report/sram_sensitivity.csv",
         manifest="results/report/manifest.json",
         figures=[
             report(f"results/report/figures/{name}.png", category="spikemem")

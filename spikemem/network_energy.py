@@ -1,15 +1,29 @@
 """Network energy: the trained networks' event counts (and layer sweeps) priced with the energy table.
 
-For a layer stored in an encoding, each operation's energy is
+For a layer stored in an encoding, each operation's **dynamic** energy (the headline basis, as in
+the paper) is logic plus SRAM:
 
-    N_events * (e_event + e_synapse * S + e_read_word * R + e_write_word * W + e_lookup * L)
+    logic = N_events * (e_event + e_synapse * S + e_logic_read_word * R + e_logic_write_word * W
+                        + e_lookup * L)
+    sram  = N_events * sram_scale * (e_sram_read_word * R_sram + e_sram_write_word * W_sram)
 
 with ``S``, ``R``, ``W``, ``L`` the mean synapses, word reads, word writes and lookups (fields the
-controller steps through) per event of *that* layer's
-memory image, measured by running sampled events through the golden model on the real weights,
-and the coefficients from the energy table row (layer type, encoding, weight bits, operation).
-Leakage is the controller's plus the layer's SRAM macros' leakage power over the time the events
-take at the configured clock (from the table's fitted cycle model).
+controller steps through) per event and ``R_sram``, ``W_sram`` the word reads and writes of the
+memories held in SRAM macros, all measured by running sampled events through the golden model on
+*that* layer's memory image; the coefficients come from the energy table row (layer type,
+encoding, weight bits, operation). ``sram_scale`` (1 = the macro Liberty's value) scales the
+uncertain per-access SRAM energy and nothing else.
+
+Leakage is reported beside the dynamic energy, never folded into it, under named time models
+(:data:`LEAKAGE_MODELS`). Its power is the controller's plus the layer's own SRAM macros':
+
+* ``throughput``: over the cycles the events take at the configured clock (from the table's fitted
+  cycle model); an idle layer is power-gated;
+* ``real_time``: over the sample's real time, ``snn.steps`` steps of ``DT_S`` (the network runs in
+  real time: every macro of the layer leaks for the whole sample, per training iteration or
+  inference);
+* ``shared_time``: over one common time ``T`` for all encodings, swept downstream
+  (``leakage_w * T``): leakage then scales with each encoding's macro count and controller leakage.
 """
 
 from __future__ import annotations
@@ -21,13 +35,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .encodings import ConvGeometry, Encoding, encode_conv, encode_fc
+from .encodings import ConvGeometry, Encoding, encode_conv, encode_fc, get_encoding
 from .golden import event_features, run_events
-from .synth.energy_table import COEFFICIENTS, CYCLE_COEFFICIENTS, FEATURES
+from .synth.energy_table import COEFFICIENTS, CYCLE_COEFFICIENTS, FEATURES, SRAM_COEFFICIENTS, SRAM_FEATURES
 from .workloads import memory_params, rng_for
 
 OPS = ("forward", "backward", "update")
 SAMPLES = {"forward": 48, "backward": 6, "update": 48}
+DT_S = 1e-3  # the network's time step (SPEC section 1: dt = 1 ms), the real-time model's clock
+LEAKAGE_MODELS = ("throughput", "real_time", "shared_time")
+LAYERS = ("hidden", "output")
 
 
 class MissingEnergyRow(LookupError):
@@ -35,6 +52,7 @@ class MissingEnergyRow(LookupError):
 
 
 def table_row(table: pd.DataFrame, layer: str, encoding: str, weight_bits: int, op: str) -> pd.Series:
+    """The energy-table row of one (layer type, encoding, weight bits, operation)."""
     rows = table[
         (table.layer == layer)
         & (table.encoding == encoding)
@@ -49,8 +67,19 @@ def table_row(table: pd.DataFrame, layer: str, encoding: str, weight_bits: int, 
     return rows.iloc[0]
 
 
+def real_time_seconds(cfg: Mapping) -> float:
+    """One sample in real time: the network's steps at ``DT_S`` each."""
+    return cfg["snn"]["steps"] * DT_S
+
+
+def sram_memories(enc: Encoding) -> set[str]:
+    """Names of the encoding's logical memories that are held in SRAM macros (not flops)."""
+    return {name for name, m in enc.image.memories.items() if m.implementation == "sram"}
+
+
 def event_costs(enc: Encoding, op: str, rng: np.random.Generator, samples: int | None = None) -> dict:
-    """Mean synapses, word reads, word writes and lookups per event, from sampled golden-model events."""
+    """Mean synapses, word reads, word writes and lookups per event, and the word reads and writes
+    of the SRAM-held memories, from sampled golden-model events."""
     n = samples or SAMPLES[op]
     if op == "forward":
         events = [(int(i),) for i in rng.integers(0, enc.n_pre, n)]
@@ -61,19 +90,36 @@ def event_costs(enc: Encoding, op: str, rng: np.random.Generator, samples: int |
         pick = rng.integers(0, len(pre), n) if len(pre) else []
         events = [(int(pre[k]), int(post[k]), 0) for k in pick]  # delta 0: the access pattern only
     if not events:
-        return {**dict.fromkeys(FEATURES[1:], 0.0), "samples": 0}
+        return {**dict.fromkeys((*FEATURES[1:], *SRAM_FEATURES), 0.0), "samples": 0}
     outputs, counts = run_events(enc, op, events)
     total = sum((Counter(event_features(op, o, c)) for o, c in zip(outputs, counts, strict=True)), Counter())
-    return {**{name: total[name] / len(events) for name in FEATURES[1:]}, "samples": len(events)}
+    in_sram = sram_memories(enc)
+    accesses = sum(counts, Counter())
+    sram = {
+        "sram_reads": sum(v for k, v in accesses.items() if k.endswith(".R") and k[:-2] in in_sram),
+        "sram_writes": sum(v for k, v in accesses.items() if k.endswith(".W") and k[:-2] in in_sram),
+    }
+    return {
+        **{name: total[name] / len(events) for name in FEATURES[1:]},
+        **{name: sram[name] / len(events) for name in SRAM_FEATURES},
+        "samples": len(events),
+    }
 
 
-def price(row: pd.Series, n_events: float, costs: dict) -> tuple[float, float]:
-    """Energy (J) and cycles of ``n_events`` events with the given per-event costs (one event each
-    times the mean of every other feature, in the order of the table's coefficients)."""
+def price_terms(row: pd.Series, n_events: float, costs: Mapping) -> dict[str, float]:
+    """Logic energy, SRAM energy (at the Liberty's per-access value) and cycles of ``n_events``
+    events with the given mean per-event costs."""
     x = np.array([1.0, *(costs[name] for name in FEATURES[1:])])
-    energy = n_events * float(np.dot([row[c] for c in COEFFICIENTS], x))
+    logic = n_events * float(np.dot([row[c] for c in COEFFICIENTS], x))
+    sram = n_events * float(np.dot([row[c] for c in SRAM_COEFFICIENTS], [costs[f] for f in SRAM_FEATURES]))
     cycles = n_events * float(np.dot([row[c] for c in CYCLE_COEFFICIENTS], x))
-    return energy, cycles
+    return {"logic_j": logic, "sram_j": sram, "cycles": cycles}
+
+
+def price(row: pd.Series, n_events: float, costs: Mapping, sram_scale: float = 1.0) -> tuple[float, float]:
+    """Dynamic energy (J: logic + ``sram_scale`` x SRAM) and cycles of ``n_events`` events."""
+    t = price_terms(row, n_events, costs)
+    return t["logic_j"] + sram_scale * t["sram_j"], t["cycles"]
 
 
 def leakage_power(table: pd.DataFrame, layer_type: str, encoding: str, weight_bits: int, enc: Encoding) -> float:
@@ -83,73 +129,178 @@ def leakage_power(table: pd.DataFrame, layer_type: str, encoding: str, weight_bi
     return float(row["logic_leakage_w"] + per_macro * enc.image.macro_count)
 
 
-def layer_energy(table, layer_type, encoding, wb, enc, counts: Mapping[str, float], clock_mhz: float, rng) -> dict:
-    """Energy terms of one layer for the given events per operation."""
-    out, cycles = {}, 0.0
+def layer_energy(
+    table: pd.DataFrame,
+    layer_type: str,
+    encoding: str,
+    wb: int,
+    enc: Encoding,
+    counts: Mapping[str, float],
+    clock_mhz: float,
+    rng: np.random.Generator,
+    sram_scale: float = 1.0,
+    real_time_s: float | None = None,
+) -> dict:
+    """Energy terms of one layer for the given events per operation.
+
+    Per operation: ``<op>_j`` (dynamic = ``<op>_logic_j`` + ``<op>_sram_j``, the SRAM part at
+    ``sram_scale``), ``<op>_cycles`` and ``<op>_leakage_throughput_j``; over all operations:
+    ``dynamic_j``, ``leakage_w``, ``busy_s`` and the leakage of each time model (``real_time`` when
+    ``real_time_s`` is given; ``shared_time`` is ``leakage_w`` x a common time, downstream).
+    """
+    power = leakage_power(table, layer_type, encoding, wb, enc)
+    hz = clock_mhz * 1e6
+    out: dict = {}
     for op in OPS:
         n = counts.get(op, 0.0)
-        if n <= 0:
-            out[f"{op}_j"] = 0.0
-            continue
-        e, c = price(table_row(table, layer_type, encoding, wb, op), n, event_costs(enc, op, rng))
-        out[f"{op}_j"] = e
-        cycles += c
-    seconds = cycles / (clock_mhz * 1e6)
-    out["cycles"] = cycles
-    out["leakage_j"] = leakage_power(table, layer_type, encoding, wb, enc) * seconds
+        t = {"logic_j": 0.0, "sram_j": 0.0, "cycles": 0.0}
+        if n > 0:
+            t = price_terms(table_row(table, layer_type, encoding, wb, op), n, event_costs(enc, op, rng))
+        out[f"{op}_logic_j"] = t["logic_j"]
+        out[f"{op}_sram_j"] = sram_scale * t["sram_j"]
+        out[f"{op}_j"] = t["logic_j"] + sram_scale * t["sram_j"]
+        out[f"{op}_cycles"] = t["cycles"]
+        out[f"{op}_leakage_throughput_j"] = power * t["cycles"] / hz
+    out["dynamic_j"] = sum(out[f"{op}_j"] for op in OPS)
+    out["forward_backward_j"] = out["forward_j"] + out["backward_j"]
+    out["cycles"] = sum(out[f"{op}_cycles"] for op in OPS)
+    out["busy_s"] = out["cycles"] / hz
+    out["leakage_w"] = power
+    out["leakage_throughput_j"] = power * out["busy_s"]
+    if real_time_s is not None:
+        out["real_time_s"] = real_time_s
+        out["leakage_real_time_j"] = power * real_time_s
+        # In real time the events of one sample must fit in the sample's time at the clock.
+        out["real_time_feasible"] = bool(out["busy_s"] <= real_time_s)
+    out["sram_scale"] = sram_scale
     out["macros"] = enc.image.macro_count
     out["payload_bits"] = enc.image.payload_bits
     out["metadata_bits"] = enc.image.metadata_bits
     return out
 
 
-def network_energy(cfg: Mapping, table: pd.DataFrame, run_dir: Path, metrics: Mapping) -> list[dict]:
-    """Energy per training iteration and per inference of one trained network, per encoding."""
+def update_events(ev: Mapping[str, float], enc: Encoding) -> float:
+    """The synapse updates of one iteration that ``enc`` performs: every non-zero weight change
+    where it holds every synapse, else only those on synapses it stores (non-zero weights)."""
+    return ev["updates"] if enc.connectivity().all() else ev["updates_on_nonzero"]
+
+
+def network_layers(
+    cfg: Mapping, table: pd.DataFrame, run_dir: Path, metrics: Mapping, sram_scale: float = 1.0
+) -> list[dict]:
+    """Per layer of one trained network and per encoding: energy per training iteration (forward,
+    backward, update) and per inference (forward), dynamic and leakage under each time model."""
     params = memory_params(cfg)
     levels = np.load(run_dir / "best_levels.npz")
     wb = metrics["weight_bits"]
+    t_real = real_time_seconds(cfg)
     rows = []
     for encoding in cfg["encodings"]["fc"]:
         rng = rng_for(cfg, "network", wb, metrics["seed"], encoding)
-        terms = {"forward_j": 0.0, "backward_j": 0.0, "update_j": 0.0, "leakage_j": 0.0, "inference_j": 0.0}
-        detail = {}
-        for layer in ("hidden", "output"):
+        for layer in LAYERS:
             enc = encode_fc(encoding, levels[layer].astype(np.int64), wb, params)
             ev = metrics["events_per_iteration_mean"][layer]
-            updates = ev["updates"] if encoding == "crossbar" else ev["updates_on_nonzero"]
-            counts = {"forward": ev["forward_rows"], "backward": ev["backward_columns"], "update": updates}
-            e = layer_energy(table, "fc", encoding, wb, enc, counts, cfg["clock_mhz"], rng)
-            inf = layer_energy(
-                table,
-                "fc",
-                encoding,
-                wb,
-                enc,
-                {"forward": metrics["inference_events"]["forward_rows"][layer]},
-                cfg["clock_mhz"],
-                rng,
+            counts = {
+                "forward": ev["forward_rows"],
+                "backward": ev["backward_columns"],
+                "update": update_events(ev, enc),
+            }
+            e = layer_energy(table, "fc", encoding, wb, enc, counts, cfg["clock_mhz"], rng, sram_scale, t_real)
+            inference = {"forward": metrics["inference_events"]["forward_rows"][layer]}
+            inf = layer_energy(table, "fc", encoding, wb, enc, inference, cfg["clock_mhz"], rng, sram_scale, t_real)
+            rows.append(
+                {
+                    "weight_bits": wb,
+                    "seed": metrics["seed"],
+                    "encoding": encoding,
+                    "layer": layer,
+                    "min_van_rossum": metrics["min_van_rossum"],
+                    "density": metrics["densities"][layer],
+                    **e,
+                    "inference_forward_j": inf["forward_j"],
+                    "inference_forward_logic_j": inf["forward_logic_j"],
+                    "inference_forward_sram_j": inf["forward_sram_j"],
+                    "inference_leakage_throughput_j": inf["leakage_throughput_j"],
+                    "inference_leakage_real_time_j": inf["leakage_real_time_j"],
+                    "inference_real_time_feasible": inf["real_time_feasible"],
+                }
             )
-            for k in ("forward_j", "backward_j", "update_j", "leakage_j"):
-                terms[k] += e[k]
-            terms["inference_j"] += inf["forward_j"] + inf["leakage_j"]
-            detail[layer] = e
-        rows.append(
+    return rows
+
+
+# Columns of a layer row that add up over the layers of a network.
+_SUMMED = (
+    *(f"{op}_{k}" for op in OPS for k in ("j", "logic_j", "sram_j", "cycles", "leakage_throughput_j")),
+    "dynamic_j",
+    "forward_backward_j",
+    "leakage_w",
+    "leakage_throughput_j",
+    "leakage_real_time_j",
+    "inference_forward_j",
+    "inference_forward_logic_j",
+    "inference_forward_sram_j",
+    "inference_leakage_throughput_j",
+    "inference_leakage_real_time_j",
+    "macros",
+    "payload_bits",
+    "metadata_bits",
+)
+
+
+def aggregate_layers(layer_rows: list[dict]) -> list[dict]:
+    """One row per (network, encoding): the layers' energies added up (each layer has its own
+    controller and macros; both leak for the whole sample in real time)."""
+    if not layer_rows:
+        return []
+    df = pd.DataFrame(layer_rows)
+    out = []
+    for (wb, seed, encoding), g in df.groupby(["weight_bits", "seed", "encoding"], sort=False):
+        dens = dict(zip(g.layer, g.density, strict=True))
+        out.append(
             {
-                "weight_bits": wb,
-                "seed": metrics["seed"],
+                "weight_bits": int(wb),
+                "seed": int(seed),
                 "encoding": encoding,
-                "min_van_rossum": metrics["min_van_rossum"],
-                "hidden_density": metrics["densities"]["hidden"],
-                "output_density": metrics["densities"]["output"],
-                **terms,
-                "iteration_j": terms["forward_j"] + terms["backward_j"] + terms["update_j"] + terms["leakage_j"],
-                "forward_backward_j": terms["forward_j"] + terms["backward_j"],
-                "macros": sum(d["macros"] for d in detail.values()),
-                "payload_bits": sum(d["payload_bits"] for d in detail.values()),
-                "metadata_bits": sum(d["metadata_bits"] for d in detail.values()),
+                "min_van_rossum": float(g.min_van_rossum.iloc[0]),
+                **{f"{layer}_density": float(dens[layer]) for layer in LAYERS if layer in dens},
+                **{c: float(g[c].sum()) for c in _SUMMED},
+                "real_time_s": float(g.real_time_s.iloc[0]),
+                "real_time_feasible": bool(g.real_time_feasible.all()),
+                "inference_real_time_feasible": bool(g.inference_real_time_feasible.all()),
+                "sram_scale": float(g.sram_scale.iloc[0]),
             }
         )
-    return rows
+    for c in ("macros", "payload_bits", "metadata_bits"):
+        for r in out:
+            r[c] = int(r[c])
+    return out
+
+
+def network_energy(
+    cfg: Mapping, table: pd.DataFrame, run_dir: Path, metrics: Mapping, sram_scale: float = 1.0
+) -> list[dict]:
+    """Energy per training iteration and per inference of one trained network, per encoding."""
+    return aggregate_layers(network_layers(cfg, table, run_dir, metrics, sram_scale))
+
+
+def with_sram_scale(df: pd.DataFrame, scale: float) -> pd.DataFrame:
+    """The same energies with the per-access SRAM energy at ``scale`` x the Liberty's value.
+
+    Every ``<p>_sram_j`` column is rescaled from the frame's own ``sram_scale`` and each ``<p>_j``
+    recomputed as ``<p>_logic_j + <p>_sram_j``; the logic parts and leakage do not change. Exact,
+    since the SRAM energy is linear in the per-access value.
+    """
+    out = df.copy()
+    base = out["sram_scale"].astype(float) if "sram_scale" in out else 1.0
+    for col in [c for c in out.columns if c.endswith("_sram_j")]:
+        stem = col[: -len("_sram_j")]
+        out[col] = out[col] * (scale / base)
+        out[f"{stem}_j"] = out[f"{stem}_logic_j"] + out[col]
+    if all(f"{op}_j" in out for op in OPS):
+        out["dynamic_j"] = sum(out[f"{op}_j"] for op in OPS)
+        out["forward_backward_j"] = out["forward_j"] + out["backward_j"]
+    out["sram_scale"] = float(scale)
+    return out
 
 
 def _random_fc(rng, n_pre, n_post, wb, density):
@@ -158,11 +309,13 @@ def _random_fc(rng, n_pre, n_post, wb, density):
     return np.where(rng.random((n_pre, n_post)) < density, w, 0)
 
 
-def pass_energy(table, layer_type, encoding, wb, enc, clock_mhz, rng, update_events: float) -> dict:
+def pass_energy(
+    table, layer_type, encoding, wb, enc, clock_mhz, rng, update_events: float, real_time_s: float | None = None
+) -> dict:
     """One full pass: every presynaptic neuron spikes once (forward), every postsynaptic neuron
     carries one error (backward), ``update_events`` synapse updates."""
     counts = {"forward": enc.n_pre, "backward": enc.n_post, "update": update_events}
-    return layer_energy(table, layer_type, encoding, wb, enc, counts, clock_mhz, rng)
+    return layer_energy(table, layer_type, encoding, wb, enc, counts, clock_mhz, rng, real_time_s=real_time_s)
 
 
 def fc_sweeps(cfg: Mapping, table: pd.DataFrame, n_pre: int = 784, n_post: int = 128) -> pd.DataFrame:
@@ -173,14 +326,17 @@ def fc_sweeps(cfg: Mapping, table: pd.DataFrame, n_pre: int = 784, n_post: int =
     points = [("weight_bits", wb, 0.25) for wb in widths]
     dense_bits = 8 if 8 in widths else max(widths)
     points += [("density", dense_bits, d) for d in (0.05, 0.1, 0.25, 0.5, 0.75, 1.0)]
+    t_real = real_time_seconds(cfg)
     rows = []
     for sweep, wb, density in points:
         rng = rng_for(cfg, "fc_sweep", sweep, wb, density)
         weights = _random_fc(rng, n_pre, n_post, wb, density)
         for encoding in cfg["encodings"]["fc"]:
             enc = encode_fc(encoding, weights, wb, params)
-            upd = float(np.count_nonzero(weights)) if encoding != "crossbar" else float(weights.size * density)
-            e = pass_energy(table, "fc", encoding, wb, enc, cfg["clock_mhz"], rng, upd)
+            # A pass updates the synapses with a non-zero change, taken as a fraction `density` of
+            # them: all of those where the encoding holds every synapse, else the stored ones.
+            upd = float(weights.size * density) if enc.connectivity().all() else float(np.count_nonzero(weights))
+            e = pass_energy(table, "fc", encoding, wb, enc, cfg["clock_mhz"], rng, upd, t_real)
             rows.append({"sweep": sweep, "weight_bits": wb, "density": density, "encoding": encoding, **e})
     return pd.DataFrame(rows)
 
@@ -190,6 +346,7 @@ def conv_sweep(cfg: Mapping, table: pd.DataFrame) -> pd.DataFrame:
     (their own rows) against PB-CSR storing the unrolled layer (the FC controller's rows)."""
     g = ConvGeometry(1, 28, 28, 32, 3, 1, 1)
     params = memory_params(cfg)
+    t_real = real_time_seconds(cfg)
     rows = []
     for wb in sorted(set(table[table.layer == "conv"].weight_bits)):
         rng = rng_for(cfg, "conv_sweep", wb)
@@ -197,12 +354,13 @@ def conv_sweep(cfg: Mapping, table: pd.DataFrame) -> pd.DataFrame:
         kernels = rng.integers(1, top + 1, (32, 1, 3, 3)) * rng.choice([-1, 1], (32, 1, 3, 3))
         synapses = float(np.count_nonzero(g.connectivity()))
         for encoding in [*cfg["encodings"]["conv"], "pb_csr"]:
-            layer_type = "conv" if encoding.startswith("func_") else "fc"
+            # An encoding that also stores FC layers keeps the unrolled matrix with the FC controller.
+            layer_type = "fc" if "fc" in get_encoding(encoding).layer_types else "conv"
             try:
                 table_row(table, layer_type, encoding, wb, "forward")
             except MissingEnergyRow:
                 continue
             enc = encode_conv(encoding, kernels, g, wb, params)
-            e = pass_energy(table, layer_type, encoding, wb, enc, cfg["clock_mhz"], rng, synapses)
+            e = pass_energy(table, layer_type, encoding, wb, enc, cfg["clock_mhz"], rng, synapses, t_real)
             rows.append({"weight_bits": wb, "encoding": encoding, "table_rows": layer_type, **e})
     return pd.DataFrame(rows)

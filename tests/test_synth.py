@@ -113,8 +113,16 @@ def test_cost_model_fit_recovers_known_coefficients_and_validates():
                 "word_writes": int(rng.integers(0, 30)),
                 "lookups": int(rng.integers(20, 300)) * size,
             }
+            logic = float(np.dot(truth, [x[f] for f in FEATURES]))
             windows.append(
-                {**x, "dynamic_j": float(np.dot(truth, [x[f] for f in FEATURES])), "cycles": 4 * x["synapses"]}
+                {
+                    **x,
+                    "internal_j": 0.75 * logic,
+                    "switching_j": 0.25 * logic,
+                    **dict.fromkeys(("sram_read_j", "sram_write_j", "sram_reads", "sram_writes"), 0),
+                    "dynamic_j": logic,
+                    "cycles": 4 * x["synapses"],
+                }
             )
         return {"operation": op, "density": 0.5, "events": 300, "cycles": 3000, "windows": windows}
 
@@ -138,8 +146,9 @@ def test_cost_model_fit_recovers_known_coefficients_and_validates():
     table = build_table([char("a", 1), char("b", 2)], {})
     row = table.iloc[0]
     assert row["e_event_j"] == pytest.approx(truth[0], rel=1e-6)
-    assert row["e_read_word_j"] == pytest.approx(truth[2], rel=1e-6)
+    assert row["e_logic_read_word_j"] == pytest.approx(truth[2], rel=1e-6)
     assert row["heldout_design"] == "b" and row["heldout_max_error"] < 1e-9 and not row["flagged"]
+    assert row["heldout_max_error_logic"] < 1e-9
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -95,18 +96,31 @@ def test_bad_config_is_refused_naming_the_key(workdir):
 @pytest.mark.xdist_group("small_run")
 def test_small_configuration_end_to_end(small_run, root, tmp_path):
     results = small_run / "results"
+    # The encodings are the configuration's, whatever they are (new ones come from the registry).
+    from spikemem.config import load_config
+
+    encodings = load_config(small_run / "config/test_small.yaml")["encodings"]
     table = pd.read_csv(results / "golden/storage_bits.csv")
-    assert set(table.encoding) == set(REGISTRY)
+    assert set(table.encoding) == set(encodings["fc"]) | set(encodings["conv"]) == set(REGISTRY)
     energy = pd.read_csv(results / "energy/energy_table.csv")
     assert set(energy.operation) == {"forward", "backward", "update"}
     assert (energy.flow_level == "synthesis").all() or (energy.flow_level == "placed_and_routed").all()
     networks = pd.read_csv(results / "energy/network_energy.csv")
-    assert (networks.iteration_j > 0).all() and set(networks.encoding) == {"crossbar", "pb_csr", "pb_csr_csc", "pb_bmp"}
     gating = pd.read_csv(results / "synth/clock_gating.csv")
     assert set(gating.design) == {"pb_bmp-fc8x8-w2"} and (gating.per_event_ratio < 1).all()
     assert (gating.idle_cycle_pj_gated < gating.idle_cycle_pj_ungated).all()
+    assert (networks.dynamic_j > 0).all() and set(networks.encoding) == set(encodings["fc"])
+    # Dynamic energy is the sum of its logic and SRAM parts; leakage sits beside it.
+    for op in ("forward", "backward", "update"):
+        assert np.allclose(networks[f"{op}_j"], networks[f"{op}_logic_j"] + networks[f"{op}_sram_j"], rtol=1e-4)
+    assert (networks.leakage_real_time_j > 0).all() and (networks.leakage_throughput_j > 0).all()
+    # One FC size here: nothing to hold out, but both error columns are there.
+    assert (energy.e_sram_read_word_j > 0).all() and {"heldout_max_error", "heldout_max_error_logic"} <= set(energy)
     claims = pd.read_csv(results / "report/claims.csv")
-    assert len(claims) == 3 and claims.our_value.notna().all()
+    assert len(claims) == 3 and claims.our_value.notna().all() and (claims.status == "ok").all()
+    assert claims.ours_real_time.notna().all() and claims.ours_throughput.notna().all()
+    sens = pd.read_csv(results / "report/sram_sensitivity.csv")
+    assert set(sens.sram_scale.dropna()) == {0.25, 0.5, 1.0, 2.0, 4.0, 8.0} and (sens.status == "ok").all()
     # Every heavy rule left a Snakemake benchmark file; the resource benchmark reads them.
     bench = subprocess.run(
         [
@@ -141,6 +155,7 @@ EXECUTOR_INDEPENDENT = (
     "results/verify/summary.csv",
     "results/energy/energy_table.csv",
     "results/energy/network_energy.csv",
+    "results/energy/network_layers.csv",
     "results/snn/summary.csv",
     "results/report/claims.csv",
 )

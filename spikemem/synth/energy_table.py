@@ -1,11 +1,18 @@
-"""The energy table: per layer type x encoding x weight bits x operation, a fitted cost model
+"""The energy table: per layer type x encoding x weight bits x operation, dynamic energy split
+into a fitted logic model and exact SRAM terms,
 
-    E_dynamic = e_event * events + e_synapse * synapses + e_read * word_reads + e_write * word_writes
-                + e_lookup * lookups
+    E_dynamic = E_logic + E_sram
+    E_logic   = e_event * events + e_synapse * synapses + e_logic_read_word * word_reads
+              + e_logic_write_word * word_writes + e_lookup * lookups
+    E_sram    = e_sram_read_word * sram_reads + e_sram_write_word * sram_writes
 
-(non-negative least squares over the activity windows of the characterized designs), validated
-against direct gate-level runs of a design size it was not fitted on, with memory bits, macros,
-leakage, clock, latency and provenance.
+E_logic (the standard cells' internal and switching energy) is fitted by non-negative least squares
+over the activity windows of the characterized designs. E_sram is not fitted: the access counts are
+exact (the golden model's word reads and writes of the memories held in SRAM macros, equal to the
+hardware's by verification) and the energy per access is the macro Liberty's (``sram_access_energy``),
+so a scale factor on it can be applied downstream without refitting. Both models are validated
+against direct gate-level runs of a design size they were not fitted on (total and logic-only
+errors), with memory bits, macros, leakage, clock, latency and provenance.
 """
 
 from __future__ import annotations
@@ -22,7 +29,12 @@ from scipy.optimize import nnls
 # lookups: the fields (weights, entries, pointers, bitmap words) the controller steps through, read
 # from memory or from its one-word buffer; they carry the per-position cost that word reads miss.
 FEATURES = ("events", "synapses", "word_reads", "word_writes", "lookups")
-COEFFICIENTS = ("e_event_j", "e_synapse_j", "e_read_word_j", "e_write_word_j", "e_lookup_j")
+# The fitted logic model (standard cells only); word reads and writes carry the controller's cost
+# of handling a word (address, data path), not the macro's.
+COEFFICIENTS = ("e_event_j", "e_synapse_j", "e_logic_read_word_j", "e_logic_write_word_j", "e_lookup_j")
+# The exact SRAM terms: energy per access of the macro, from its Liberty, per counted access.
+SRAM_FEATURES = ("sram_reads", "sram_writes")
+SRAM_COEFFICIENTS = ("e_sram_read_word_j", "e_sram_write_word_j")
 CYCLE_COEFFICIENTS = (
     "cycles_per_event",
     "cycles_per_synapse",
@@ -36,24 +48,57 @@ SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "spikemem energy table (one row per CSV line)",
     "type": "object",
-    "required": ["layer", "encoding", "weight_bits", "operation", *COEFFICIENTS, "flow_level"],
+    "required": ["layer", "encoding", "weight_bits", "operation", *COEFFICIENTS, *SRAM_COEFFICIENTS, "flow_level"],
     "properties": {
         "layer": {"enum": ["fc", "conv"]},
         "encoding": {"type": "string"},
         "weight_bits": {"type": "integer", "minimum": 2, "maximum": 12},
         "operation": {"enum": ["forward", "backward", "update"]},
-        "e_event_j": {"type": "number", "minimum": 0, "description": "fixed energy per event (J)"},
-        "e_synapse_j": {"type": "number", "minimum": 0, "description": "energy per synapse streamed or updated (J)"},
-        "e_read_word_j": {"type": "number", "minimum": 0, "description": "energy per memory word read (J)"},
-        "e_write_word_j": {"type": "number", "minimum": 0, "description": "energy per memory word written (J)"},
-        "e_lookup_j": {"type": "number", "minimum": 0, "description": "energy per field stepped through (J)"},
+        "e_event_j": {"type": "number", "minimum": 0, "description": "logic: fixed energy per event (J)"},
+        "e_synapse_j": {
+            "type": "number",
+            "minimum": 0,
+            "description": "logic: energy per synapse streamed or updated (J)",
+        },
+        "e_logic_read_word_j": {
+            "type": "number",
+            "minimum": 0,
+            "description": "logic: the controller's energy per memory word read, SRAM macro excluded (J)",
+        },
+        "e_logic_write_word_j": {
+            "type": "number",
+            "minimum": 0,
+            "description": "logic: the controller's energy per memory word written, SRAM macro excluded (J)",
+        },
+        "e_lookup_j": {"type": "number", "minimum": 0, "description": "logic: energy per field stepped through (J)"},
+        "e_sram_read_word_j": {
+            "type": "number",
+            "minimum": 0,
+            "description": "SRAM, exact: the macro's energy per word read, from its Liberty (J); 0 without macros",
+        },
+        "e_sram_write_word_j": {
+            "type": "number",
+            "minimum": 0,
+            "description": "SRAM, exact: the macro's energy per word written, from its Liberty (J); 0 without macros",
+        },
+        "sram_count_mismatches": {
+            "type": ["integer", "null"],
+            "description": "windows whose counted macro accesses differ from the golden model's word accesses "
+            "(designs with every memory in SRAM); 0 expected",
+        },
+        "sram_macros": {"type": "string", "description": "the SRAM macros the group's designs use (;-separated)"},
+        "sram_energy_source": {"type": "string", "description": "how the per-access SRAM energy was read"},
+        "sram_share": {
+            "type": ["number", "null"],
+            "description": "SRAM share of the measured dynamic energy over the group's windows of this operation",
+        },
         "cycles_per_event": {"type": "number", "minimum": 0, "description": "fitted latency model (cycles)"},
         "cycles_per_synapse": {"type": "number", "minimum": 0},
         "cycles_per_read_word": {"type": "number", "minimum": 0},
         "cycles_per_write_word": {"type": "number", "minimum": 0},
         "cycles_per_lookup": {"type": "number", "minimum": 0},
         "fit_windows": {"type": "integer"},
-        "fit_r2": {"type": ["number", "null"]},
+        "fit_r2": {"type": ["number", "null"], "description": "of the logic fit"},
         "fit_designs": {"type": "string", "description": "designs the published model was fitted on (all sizes)"},
         "heldout_design": {
             "type": ["string", "null"],
@@ -61,9 +106,17 @@ SCHEMA = {
         },
         "heldout_max_error": {
             "type": ["number", "null"],
-            "description": "largest relative error over its runs of the model fitted without it",
+            "description": "total dynamic energy (logic fit + exact SRAM): largest relative error over the held-out "
+            "design's runs of the model fitted without it",
         },
-        "flagged": {"type": "boolean", "description": "held-out error above 10 % or no held-out size"},
+        "heldout_max_error_logic": {
+            "type": ["number", "null"],
+            "description": "the same for the logic energy alone (the fitted part)",
+        },
+        "flagged": {
+            "type": "boolean",
+            "description": "held-out error (total or logic-only) above 10 % or no held-out size",
+        },
         "payload_bits": {"type": "integer", "description": "of the largest design, at capacity"},
         "metadata_bits": {"type": "integer"},
         "macro_count": {"type": "integer"},
@@ -82,9 +135,19 @@ def _size(design: Mapping) -> int:
     return design["n_pre"] * design["n_post"] if "n_pre" in design else 0
 
 
-def _fit(windows: list[dict], target: str = "dynamic_j") -> tuple[np.ndarray, float | None]:
+def logic_energy(window: Mapping) -> float:
+    """The standard cells' dynamic energy of a window (internal + switching): what the fit models."""
+    return window["internal_j"] + window["switching_j"]
+
+
+def sram_energy(window: Mapping) -> float:
+    """The SRAM macros' access energy of a window (counted reads and writes x Liberty energy)."""
+    return window["sram_read_j"] + window["sram_write_j"]
+
+
+def _fit(windows: list[dict], target=logic_energy) -> tuple[np.ndarray, float | None]:
     x = np.array([[w[f] for f in FEATURES] for w in windows], dtype=float)
-    y = np.array([w[target] for w in windows], dtype=float)
+    y = np.array([target(w) for w in windows], dtype=float)
     # Scale columns to comparable magnitudes so NNLS is well conditioned.
     scale = np.where(x.max(axis=0) > 0, x.max(axis=0), 1.0)
     coef, _ = nnls(x / scale, y)
@@ -95,19 +158,75 @@ def _fit(windows: list[dict], target: str = "dynamic_j") -> tuple[np.ndarray, fl
     return coef, r2
 
 
-def _run_error(coef: np.ndarray, run: dict) -> float:
-    tot = {f: sum(w[f] for w in run["windows"]) for f in FEATURES}
-    measured = sum(w["dynamic_j"] for w in run["windows"])
-    predicted = float(np.dot(coef, [tot[f] for f in FEATURES]))
-    return abs(predicted - measured) / measured if measured else 0.0
+def _cycles(window: Mapping) -> float:
+    return window["cycles"]
+
+
+def predict(coef: np.ndarray, sram: tuple[float, float], totals: Mapping[str, float]) -> dict[str, float]:
+    """Logic, SRAM and total dynamic energy of the given feature totals (FEATURES and SRAM_FEATURES)."""
+    logic = float(np.dot(coef, [totals[f] for f in FEATURES]))
+    mem = float(np.dot(sram, [totals[f] for f in SRAM_FEATURES]))
+    return {"logic_j": logic, "sram_j": mem, "dynamic_j": logic + mem}
+
+
+def _run_errors(coef: np.ndarray, sram: tuple[float, float], run: dict) -> tuple[float, float]:
+    """Relative errors of the prediction of one direct run: (total dynamic, logic only)."""
+    tot = {f: sum(w[f] for w in run["windows"]) for f in (*FEATURES, *SRAM_FEATURES)}
+    pred = predict(coef, sram, tot)
+    measured_logic = sum(logic_energy(w) for w in run["windows"])
+    measured_total = sum(logic_energy(w) + sram_energy(w) for w in run["windows"])
+
+    def rel(p: float, m: float) -> float:
+        return abs(p - m) / m if m else 0.0
+
+    return rel(pred["dynamic_j"], measured_total), rel(pred["logic_j"], measured_logic)
 
 
 def _op_windows(chars: list[dict], op: str) -> list[dict]:
     return [w for c in chars for r in c["runs"] if r["operation"] == op for w in r["windows"]]
 
 
+def sram_per_access(chars: list[dict], windows: list[dict]) -> tuple[tuple[float, float], str, str]:
+    """Energy per SRAM word read and written of a group of designs: ``((read_j, write_j), macros, how)``.
+
+    With one macro type (the configuration's ``memory.sram_macro``) these are its Liberty values
+    (``sram_access_energy`` of the characterization). Designs mixing macro types would have no single
+    per-access value: then the access-weighted mean over the windows, which is exact for the mix the
+    windows saw only. Designs without macros (flop memories only) cost nothing here.
+    """
+    per_macro: dict[str, dict] = {}
+    for c in chars:
+        for name, e in c.get("sram_access_energy", {}).items():
+            per_macro.setdefault(name, e)
+    macros = ";".join(sorted(per_macro))
+    if not per_macro:
+        return (0.0, 0.0), macros, "no SRAM macros"
+    if len(per_macro) == 1:
+        (e,) = per_macro.values()
+        return (float(e["read_j"]), float(e["write_j"])), macros, e.get("how", "macro Liberty")
+    reads = sum(w["sram_reads"] for w in windows)
+    writes = sum(w["sram_writes"] for w in windows)
+    mean = {k: float(np.mean([e[k] for e in per_macro.values()])) for k in ("read_j", "write_j")}
+    read_j = sum(w["sram_read_j"] for w in windows) / reads if reads else mean["read_j"]
+    write_j = sum(w["sram_write_j"] for w in windows) / writes if writes else mean["write_j"]
+    return (read_j, write_j), macros, "access-weighted mean of the macros' Liberty energies over the windows"
+
+
+def sram_count_mismatches(chars: list[dict], op: str) -> int | None:
+    """Windows whose counted macro accesses differ from the golden model's word reads and writes,
+    over the designs that hold every memory in SRAM (None if none does): the check that the exact
+    SRAM terms may be priced from golden-model counts."""
+    all_sram = [c for c in chars if c.get("memory") and all(m["implementation"] == "sram" for m in c["memory"])]
+    if not all_sram:
+        return None
+    return sum(
+        (w["sram_reads"], w["sram_writes"]) != (w["word_reads"], w["word_writes"]) for w in _op_windows(all_sram, op)
+    )
+
+
 def build_table(characterizations: list[dict], golden: dict[str, dict]) -> pd.DataFrame:
-    """One row per (layer, encoding, weight bits, operation)."""
+    """One row per (layer, encoding, weight bits, operation): the logic fit, the exact SRAM
+    per-access energies, their held-out validation, and the hardware's leakage and latency."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for c in characterizations:
         d = c["design"]
@@ -122,18 +241,22 @@ def build_table(characterizations: list[dict], golden: dict[str, dict]) -> pd.Da
             windows = _op_windows(chars, op)
             if not windows:
                 continue
-            err = None
+            sram, macros, how = sram_per_access(chars, windows)
+            err = err_logic = None
             if heldout:
-                # Validation: the model fitted without the largest size predicts its direct runs.
+                # Validation: the logic model fitted without the largest size, plus the exact SRAM
+                # terms, predicts its direct runs.
                 coef, _ = _fit(_op_windows(fitted, op))
-                errs = [_run_error(coef, r) for r in heldout["runs"] if r["operation"] == op]
-                err = max(errs) if errs else None
+                errs = [_run_errors(coef, sram, r) for r in heldout["runs"] if r["operation"] == op]
+                if errs:
+                    err, err_logic = max(e[0] for e in errs), max(e[1] for e in errs)
             # The published model is then fitted on every size: within one size some features are
             # collinear (a crossbar row is always the same number of words), across sizes they are not.
             coef, r2 = _fit(windows)
-            cycle_coef, _ = _fit(windows, "cycles")
+            cycle_coef, _ = _fit(windows, _cycles)
             big_runs = [r for r in largest["runs"] if r["operation"] == op]
             latency = sum(r["cycles"] for r in big_runs) / max(1, sum(r["events"] for r in big_runs))
+            measured = sum(logic_energy(w) + sram_energy(w) for w in windows)
             img = golden.get(largest["design"]["name"], {})
             rows.append(
                 {
@@ -142,13 +265,21 @@ def build_table(characterizations: list[dict], golden: dict[str, dict]) -> pd.Da
                     "weight_bits": wb,
                     "operation": op,
                     **{name: float(v) for name, v in zip(COEFFICIENTS, coef, strict=True)},
+                    **{name: float(v) for name, v in zip(SRAM_COEFFICIENTS, sram, strict=True)},
+                    "sram_macros": macros,
+                    "sram_energy_source": how,
+                    "sram_share": sum(sram_energy(w) for w in windows) / measured if measured else None,
+                    "sram_count_mismatches": sram_count_mismatches(chars, op),
                     **{name: float(v) for name, v in zip(CYCLE_COEFFICIENTS, cycle_coef, strict=True)},
                     "fit_windows": len(windows),
                     "fit_r2": r2,
                     "fit_designs": ";".join(c["design"]["name"] for c in chars),
                     "heldout_design": heldout["design"]["name"] if heldout else None,
                     "heldout_max_error": err,
-                    "flagged": bool(err is None or err > MAX_HELDOUT_ERROR),
+                    "heldout_max_error_logic": err_logic,
+                    "flagged": bool(
+                        err is None or err > MAX_HELDOUT_ERROR or err_logic is None or err_logic > MAX_HELDOUT_ERROR
+                    ),
                     "payload_bits": img.get("payload_bits", 0),
                     "metadata_bits": img.get("metadata_bits", 0),
                     "macro_count": int(sum(largest["synthesis"]["macros"].values())),
@@ -181,8 +312,14 @@ def write_table(table: pd.DataFrame, out_csv: Path, characterizations: list[dict
     prov = {
         "designs": {c["design"]["name"]: c["provenance"] for c in characterizations},
         "flow_levels": sorted({c["flow_level"] for c in characterizations}),
-        "cost_model": "E_dynamic = e_event*events + e_synapse*synapses + e_read_word*word_reads + "
-        "e_write_word*word_writes; NNLS over 25-event activity windows; leakage separate",
+        "cost_model": "E_dynamic = E_logic + E_sram; E_logic = e_event*events + e_synapse*synapses + "
+        "e_logic_read_word*word_reads + e_logic_write_word*word_writes + e_lookup*lookups, NNLS over 25-event "
+        "activity windows of the standard cells' internal + switching energy; E_sram = e_sram_read_word*sram_reads + "
+        "e_sram_write_word*sram_writes, exact: counted accesses x the macro Liberty's energy per access, not fitted; "
+        "leakage separate",
+        "sram_access_energy": {c["design"]["name"]: c.get("sram_access_energy", {}) for c in characterizations},
+        "validation": "largest size of each group held out: heldout_max_error (total dynamic) and "
+        "heldout_max_error_logic (logic only), flagged above 10 %",
         **provenance(cfg, stage="energy_table"),
     }
     atomic_write_json(out_csv.with_suffix(".provenance.json"), prov)

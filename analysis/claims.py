@@ -1,0 +1,311 @@
+"""The paper's claims against ours on each energy basis, and how conclusions move with the SRAM energy.
+
+The paper's values and how each claim was formed live in ``paper_claims.yaml`` (one data file);
+this module only reads them, forms ours the same way from ``results/``, and sets them side by side.
+
+Bases (:data:`BASES`): ``dynamic`` (the paper's: the claim's operations' dynamic energy, logic + SRAM)
+and the same plus leakage under each time model of :mod:`spikemem.network_energy`: ``throughput``
+(the leakage of the claim's operations' own cycles), ``real_time`` (the whole sample's real time,
+every macro leaking) and ``shared_time`` (one common time ``T`` for all encodings, swept over
+:data:`SHARED_TIMES_S`).
+
+The SRAM sensitivity (:func:`sram_sensitivity`) re-prices every claim and every layer-level
+comparison with the per-access SRAM energy scaled by each factor of :data:`SRAM_SCALES`, and marks
+where a conclusion differs from the one at the Liberty's own value (scale 1).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from spikemem.network_energy import with_sram_scale
+
+CLAIMS_FILE = Path(__file__).with_name("paper_claims.yaml")
+BASES = ("dynamic", "throughput", "real_time", "shared_time")
+# Common times for the shared-time model: decades from a burst of events at the clock (microseconds)
+# to about a real-time sample (a quarter second) and beyond.
+SHARED_TIMES_S = (1e-6, 1e-4, 1e-2, 1.0)
+# The per-access SRAM energy is the OpenRAM Liberty's, an uncalibrated analytical figure: swept
+# from a quarter to eight times it (docs/energy.md).
+SRAM_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+class MissingInput(LookupError):
+    """A claim's inputs are not in the results (the message says which)."""
+
+
+def load_paper_claims(path: Path = CLAIMS_FILE) -> list[dict]:
+    """The paper's claims as ``paper_claims.yaml`` states them."""
+    return yaml.safe_load(Path(path).read_text())["claims"]
+
+
+def energy_on_basis(
+    rows: pd.DataFrame, operations: Sequence[str], basis: str, shared_time_s: float | None = None
+) -> pd.Series:
+    """Energy of ``operations`` per row on ``basis``: their dynamic energy, plus leakage under the
+    basis's time model (none for ``dynamic``)."""
+    dynamic = sum(rows[f"{op}_j"] for op in operations)
+    if basis == "dynamic":
+        return dynamic
+    if basis == "throughput":
+        return dynamic + sum(rows[f"{op}_leakage_throughput_j"] for op in operations)
+    if basis == "real_time":
+        return dynamic + rows["leakage_real_time_j"]
+    if basis == "shared_time":
+        if shared_time_s is None:
+            raise ValueError("the shared_time basis needs a time")
+        return dynamic + rows["leakage_w"] * shared_time_s
+    raise ValueError(f"unknown basis {basis!r}; known: {', '.join(BASES)}")
+
+
+def _read(results: Path, name: str) -> pd.DataFrame:
+    path = results / name
+    if not path.exists():
+        raise MissingInput(f"{name} is not in the results")
+    df = pd.read_csv(path)
+    if df.empty:
+        raise MissingInput(f"{name} has no rows")
+    return df
+
+
+def _widths(df: pd.DataFrame) -> str:
+    return ", ".join(str(int(w)) for w in sorted(set(df.weight_bits))) or "none"
+
+
+def _pick(df: pd.DataFrame, name: str, encoding: str | None, weight_bits: int) -> pd.DataFrame:
+    sub = df[df.weight_bits == weight_bits]
+    if encoding is not None:
+        sub = sub[sub.encoding == encoding]
+    if sub.empty:
+        what = f"{weight_bits}-bit {encoding}" if encoding else f"{weight_bits}-bit"
+        raise MissingInput(f"no {what} rows in {name} (widths there: {_widths(df)})")
+    return sub
+
+
+def _claim_width(claim: Mapping, df: pd.DataFrame) -> tuple[int, str]:
+    wb = int(claim["weight_bits"])
+    if wb in set(df.weight_bits) or claim.get("weight_bits_fallback") != "widest":
+        return wb, ""
+    widest = int(df.weight_bits.max())
+    return widest, f" at {widest}-bit weights ({wb}-bit not characterized)"
+
+
+def evaluate(
+    claim: Mapping,
+    results: Path,
+    basis: str = "dynamic",
+    sram_scale: float = 1.0,
+    shared_time_s: float | None = None,
+    frames: Mapping[str, pd.DataFrame] | None = None,
+) -> tuple[float, str]:
+    """Our value of one claim on ``basis`` and a note on how it was formed; raises
+    :class:`MissingInput` naming what is absent. ``frames`` may hold the claim's table, already read."""
+    name = claim["table"]
+    df = frames[name] if frames is not None and name in frames else _read(results, name)
+    form = claim["form"]
+    if form == "retention":
+        d = _pick(df, name, None, int(claim["weight_bits"])).min_van_rossum.mean()
+        ref = _pick(df, name, None, int(claim["reference_bits"])).min_van_rossum.mean()
+        return float((d - ref) / ref), ""
+    df = with_sram_scale(df, sram_scale)
+    ops = claim["operations"]
+    if form == "reduction":
+        wb, note = _claim_width(claim, df)
+        ours = energy_on_basis(_pick(df, name, claim["encoding"], wb), ops, basis, shared_time_s).iloc[0]
+        ref = energy_on_basis(_pick(df, name, claim["reference"], wb), ops, basis, shared_time_s).iloc[0]
+        return float(1 - ours / ref), note
+    if form == "ratio":
+        ours = energy_on_basis(_pick(df, name, claim["encoding"], int(claim["weight_bits"])), ops, basis, shared_time_s)
+        ref = energy_on_basis(
+            _pick(df, name, claim["reference"], int(claim["reference_bits"])), ops, basis, shared_time_s
+        )
+        return float(ref.mean() / ours.mean()), ""
+    raise ValueError(f"claim {claim['id']}: unknown form {form!r}")
+
+
+def real_time_feasible(claim: Mapping, results: Path) -> bool | None:
+    """Whether the events of every row the claim compares fit in the real-time model's sample time
+    at the configured clock (None where the rows do not say): where they do not, the real-time
+    model does not describe a hardware that could run them."""
+    if claim["form"] == "retention":
+        return None
+    df = _read(results, claim["table"])
+    if "real_time_feasible" not in df:
+        return None
+    if claim["form"] == "reduction":
+        wb, _ = _claim_width(claim, df)
+        picks = [_pick(df, claim["table"], e, wb) for e in (claim["encoding"], claim["reference"])]
+    else:
+        picks = [
+            _pick(df, claim["table"], claim["encoding"], int(claim["weight_bits"])),
+            _pick(df, claim["table"], claim["reference"], int(claim["reference_bits"])),
+        ]
+    return bool(all(p.real_time_feasible.astype(bool).all() for p in picks))
+
+
+def _energy_claim(claim: Mapping) -> bool:
+    return claim["form"] != "retention"
+
+
+def _shared_col(t: float) -> str:
+    return f"ours_shared_time_{t:g}s"
+
+
+def claims_table(results: Path, claims: list[dict] | None = None) -> pd.DataFrame:
+    """One row per claim: the paper's value and source, ours on the paper's basis (``our_value``,
+    dynamic energy) and on each leakage model, or ``status`` missing with the ``reason``."""
+    rows = []
+    for claim in claims if claims is not None else load_paper_claims():
+        row = {
+            "id": claim["id"],
+            "claim": claim["claim"],
+            "paper_formed": claim["paper_formed"],
+            "ours_formed": claim["ours_formed"],
+            "source": claim["source"],
+            "unit": claim["unit"],
+            "paper_value": float(claim["paper_value"]),
+            "status": "ok",
+            "reason": "",
+            "our_value": math.nan,
+            "ratio": math.nan,
+            "ours_throughput": math.nan,
+            "ours_real_time": math.nan,
+            "real_time_feasible": None,
+            **{_shared_col(t): math.nan for t in SHARED_TIMES_S},
+        }
+        try:
+            value, note = evaluate(claim, results, "dynamic")
+            row["our_value"], row["ratio"] = value, value / row["paper_value"]
+            row["ours_formed"] += note
+            if _energy_claim(claim):
+                row["ours_throughput"] = evaluate(claim, results, "throughput")[0]
+                row["ours_real_time"] = evaluate(claim, results, "real_time")[0]
+                row["real_time_feasible"] = real_time_feasible(claim, results)
+                for t in SHARED_TIMES_S:
+                    row[_shared_col(t)] = evaluate(claim, results, "shared_time", shared_time_s=t)[0]
+            else:
+                # Retention does not depend on how energy is counted: the same on every basis.
+                row["ours_throughput"] = row["ours_real_time"] = value
+                for t in SHARED_TIMES_S:
+                    row[_shared_col(t)] = value
+        except (MissingInput, KeyError) as e:
+            row["status"], row["reason"] = "missing", str(e).strip("'\"")
+            if isinstance(e, KeyError):
+                row["reason"] = f"column {row['reason']} missing from {claim['table']}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _conclusion(claim: Mapping, value: float) -> str:
+    if claim["form"] == "reduction":
+        better = value > 0
+        a, b = claim["encoding"], claim["reference"]
+    else:
+        better = value > 1
+        a = f"{claim['weight_bits']}-bit {claim['encoding']}"
+        b = f"{claim['reference_bits']}-bit {claim['reference']}"
+    return f"{a} cheaper than {b}" if better else f"{b} cheaper than {a}"
+
+
+def layer_winners(layers: pd.DataFrame, basis: str) -> pd.DataFrame:
+    """Per weight width and layer of the trained network, every encoding's energy per training
+    iteration on ``basis`` (mean over seeds), cheapest first."""
+    df = layers.assign(energy_j=energy_on_basis(layers, ("forward", "backward", "update"), basis))
+    return (
+        df.groupby(["weight_bits", "layer", "encoding"])
+        .energy_j.mean()
+        .reset_index()
+        .sort_values(["weight_bits", "layer", "energy_j"])
+    )
+
+
+def sram_sensitivity(
+    results: Path, scales: Sequence[float] = SRAM_SCALES, claims: list[dict] | None = None
+) -> pd.DataFrame:
+    """Every energy claim and every layer-level comparison (per weight width, the cheapest encoding
+    per training iteration of each layer) with the per-access SRAM energy at each scale, on the
+    dynamic basis and with throughput and real-time leakage. ``flips`` marks a conclusion that
+    differs from the one at scale 1; a comparison whose inputs are missing gets one row saying why."""
+    rows = []
+    bases = ("dynamic", "throughput", "real_time")
+    for claim in [c for c in (claims if claims is not None else load_paper_claims()) if _energy_claim(c)]:
+        for basis in bases:
+            try:
+                at = {s: evaluate(claim, results, basis, sram_scale=s)[0] for s in (1.0, *scales)}
+            except (MissingInput, KeyError) as e:
+                rows.append({"kind": "claim", "comparison": claim["id"], "basis": basis, "status": "missing",
+                             "reason": str(e).strip("'\"")})  # fmt: skip
+                continue
+            base = _conclusion(claim, at[1.0])
+            for s in scales:
+                conclusion = _conclusion(claim, at[s])
+                rows.append(
+                    {
+                        "kind": "claim",
+                        "comparison": claim["id"],
+                        "basis": basis,
+                        "sram_scale": s,
+                        "value": at[s],
+                        "paper_value": float(claim["paper_value"]),
+                        "conclusion": conclusion,
+                        "flips": conclusion != base,
+                        "status": "ok",
+                    }
+                )
+    try:
+        layers = _read(results, "energy/network_layers.csv")
+    except MissingInput as e:
+        rows.append({"kind": "layer", "comparison": "all", "status": "missing", "reason": str(e)})
+        layers = None
+    if layers is not None:
+        for basis in bases:
+            base = layer_winners(with_sram_scale(layers, 1.0), basis).groupby(["weight_bits", "layer"]).head(1)
+            base = {(r.weight_bits, r.layer): r.encoding for r in base.itertuples()}
+            for s in scales:
+                ranked = layer_winners(with_sram_scale(layers, s), basis)
+                for (wb, layer), g in ranked.groupby(["weight_bits", "layer"], sort=True):
+                    winner = g.iloc[0]
+                    second = g.iloc[1] if len(g) > 1 else None
+                    rows.append(
+                        {
+                            "kind": "layer",
+                            "comparison": f"{layer} layer, {int(wb)}-bit",
+                            "basis": basis,
+                            "sram_scale": s,
+                            "value": float(winner.energy_j),
+                            "conclusion": winner.encoding,
+                            "runner_up": second.encoding if second is not None else "",
+                            "margin": float(second.energy_j / winner.energy_j - 1) if second is not None else math.nan,
+                            "flips": winner.encoding != base[(wb, layer)],
+                            "status": "ok",
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
+def flip_summary(sens: pd.DataFrame) -> pd.DataFrame:
+    """Per comparison and basis: its conclusion at scale 1 and the scales where it flips."""
+    ok = sens[sens.status == "ok"] if "status" in sens else sens
+    out = []
+    for (kind, comparison, basis), g in ok.groupby(["kind", "comparison", "basis"], sort=False):
+        at1 = g[g.sram_scale == 1.0]
+        flipped = g[g.flips.astype(bool)]
+        out.append(
+            {
+                "kind": kind,
+                "comparison": comparison,
+                "basis": basis,
+                "at_1x": at1.conclusion.iloc[0] if len(at1) else "",
+                "flips_at": ", ".join(f"{s:g}x" for s in flipped.sram_scale) or "none",
+                "flipped_to": "; ".join(sorted(set(flipped.conclusion))),
+                # How close a layer comparison comes to flipping: the runner-up's smallest excess
+                # energy over the winner's across the sweep (0.3 = 30 % dearer).
+                "runner_up_excess_min": float(g.margin.min()) if "margin" in g and g.margin.notna().any() else math.nan,
+            }
+        )
+    return pd.DataFrame(out)

@@ -374,6 +374,7 @@ def build(results: Path, out_dir: Path) -> None:
     from spikemem.provenance import atomic_write_json, atomic_write_text, git_revision, package_versions
 
     from .claims import SHARED_TIMES_S
+    from .hardware_tables import conv_comparison, gating_summary, layer_comparison, throughput_table
 
     figdir = out_dir / "figures"
     captions = figures(results, figdir)
@@ -388,6 +389,7 @@ def build(results: Path, out_dir: Path) -> None:
         "snn/summary.csv",
         "verify/summary.csv",
         "golden/storage_bits.csv",
+        "synth/clock_gating.csv",
     ):
         src = results / name
         if src.exists():
@@ -428,6 +430,8 @@ def build(results: Path, out_dir: Path) -> None:
         "flagged",
         "flow_level",
     ]
+    layers, crossovers = layer_comparison(results / "energy/fc_sweeps.csv")
+    gating_csv = results / "synth/clock_gating.csv"
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True)
     html = env.get_template("report/index.html.j2").render(
         claims=claim_rows(claim_table),
@@ -449,6 +453,11 @@ def build(results: Path, out_dir: Path) -> None:
             for k, c in (("total", "heldout_max_error"), ("logic", "heldout_max_error_logic"))
         },
         rows=len(table),
+        throughput=throughput_table(results / "verify/summary.csv").to_html(**fmt),
+        gating=gating_summary(gating_csv).to_html(**fmt) if gating_csv.exists() else None,
+        layers=layers.to_html(**fmt, na_rep=""),
+        crossovers=crossovers.to_html(**fmt, na_rep=""),
+        conv=conv_comparison(results / "energy/conv_sweep.csv").to_html(**fmt, na_rep=""),
     )
     atomic_write_text(out_dir / "index.html", html)
 

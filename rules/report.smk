@@ -39,6 +39,7 @@ rule report:
         target="results/snn/data/target.npy",
         chars=expand("results/synth/{design}/characterization.json", design=DESIGNS),
         verify="results/verify/summary.csv",
+        gating=["results/synth/clock_gating.csv"] if GATING_REFERENCES else [],
         tools="results/provenance/tools.json",
         pdk="results/provenance/pdk.json",
         config=ALL_CONFIG,
@@ -46,6 +47,7 @@ rule report:
             "analysis/report.py",
             "analysis/claims.py",
             "analysis/paper_claims.yaml",
+            "analysis/hardware_tables.py",
             "templates/report/index.html.j2",
         ],
     output:

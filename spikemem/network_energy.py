@@ -343,7 +343,8 @@ def fc_sweeps(cfg: Mapping, table: pd.DataFrame, n_pre: int = 784, n_post: int =
 
 def conv_sweep(cfg: Mapping, table: pd.DataFrame) -> pd.DataFrame:
     """A 1 x 28 x 28 -> 32 channel, 3x3 convolution layer over weight bits: functional encodings
-    (their own rows) against PB-CSR storing the unrolled layer (the FC controller's rows)."""
+    (their own rows) against every FC encoding storing the unrolled 784 x 25088 layer (the FC
+    controllers' rows; their images are built whole, vectorized, and sampled like any layer's)."""
     g = ConvGeometry(1, 28, 28, 32, 3, 1, 1)
     params = memory_params(cfg)
     t_real = real_time_seconds(cfg)
@@ -353,7 +354,7 @@ def conv_sweep(cfg: Mapping, table: pd.DataFrame) -> pd.DataFrame:
         top = 2 ** (wb - 1) - 1
         kernels = rng.integers(1, top + 1, (32, 1, 3, 3)) * rng.choice([-1, 1], (32, 1, 3, 3))
         synapses = float(np.count_nonzero(g.connectivity()))
-        for encoding in [*cfg["encodings"]["conv"], "pb_csr"]:
+        for encoding in [*cfg["encodings"]["conv"], *cfg["encodings"]["fc"]]:
             # An encoding that also stores FC layers keeps the unrolled matrix with the FC controller.
             layer_type = "fc" if "fc" in get_encoding(encoding).layer_types else "conv"
             try:

@@ -1,0 +1,118 @@
+"""Report tables about the controllers themselves: their throughput, what clock gating saves, and
+the layer-level comparison of the encodings (where each stops being the cheapest, dense ratios
+against Crossbar, what each transposed-access method costs in bits and energy)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from spikemem.encodings import PAPER_LABELS
+
+
+def _label(encoding: str) -> str:
+    return PAPER_LABELS.get(encoding, encoding)
+
+
+def throughput_table(verify_summary: Path) -> pd.DataFrame:
+    """Cycles per event and per synapse of each encoding's largest design at the densest verified
+    layer, measured with an always-ready sink (mean over weight widths and simulators)."""
+    df = pd.read_csv(verify_summary)
+    if "backpressure" in df:
+        df = df[~df.backpressure.astype(str).str.lower().isin(("true", "1"))]
+    df = df[df.density == df.density.max()].copy()
+    df["size"] = df.design.str.split("-").str[1]
+    rows = []
+    for encoding, group in df.groupby("encoding", sort=False):
+        # The largest layer: the one whose events stream the most synapses forward.
+        largest = group.groupby("size").forward_mean_latency_cycles.mean().idxmax()
+        g = group[group["size"] == largest]
+        row = {"encoding": _label(encoding), "layer": largest, "density": g.density.iloc[0]}
+        for op in ("forward", "backward", "update"):
+            row[f"{op} cycles/event"] = g[f"{op}_mean_latency_cycles"].mean()
+            if op != "update" and f"{op}_cycles_per_synapse" in g:
+                row[f"{op} cycles/synapse"] = g[f"{op}_cycles_per_synapse"].mean()
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def gating_summary(csv: Path) -> pd.DataFrame:
+    """The clock-gating references: idle-cycle and per-event logic energy, gated against ungated."""
+    df = pd.read_csv(csv)
+    cols = {
+        "design": "design",
+        "operation": "operation",
+        "idle_cycle_pj_ungated": "idle cycle, ungated (pJ)",
+        "idle_cycle_pj_gated": "idle cycle, gated (pJ)",
+        "active_cycle_pj_ungated": "active cycle, ungated (pJ)",
+        "active_cycle_pj_gated": "active cycle, gated (pJ)",
+        "logic_per_event_pj_ungated": "per event, ungated (pJ)",
+        "logic_per_event_pj_gated": "per event, gated (pJ)",
+        "per_event_ratio": "gated / ungated per event",
+        "clock_gates": "clock gates",
+    }
+    return df[list(cols)].rename(columns=cols)
+
+
+def layer_comparison(fc_sweeps: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The 784 -> 128 layer over density (dynamic forward + backward energy of one full pass):
+
+    * per density, each encoding's energy, its ratio to Crossbar's, its storage bits and the
+      cheapest encoding;
+    * per encoding, the density range over which it is the cheapest (where it stops being so)."""
+    df = pd.read_csv(fc_sweeps)
+    df = df[df.sweep == "density"]
+    if df.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    df = df.assign(bits=df.payload_bits + df.metadata_bits)
+    wide = df.pivot_table(index="density", columns="encoding", values="forward_backward_j")
+    bits = df.pivot_table(index="density", columns="encoding", values="bits")
+    out = pd.DataFrame({"density": wide.index, "weight bits": int(df.weight_bits.iloc[0])})
+    for enc in wide.columns:
+        out[f"{_label(enc)} (J)"] = wide[enc].to_numpy()
+        if "crossbar" in wide and enc != "crossbar":
+            out[f"{_label(enc)} / Crossbar"] = (wide[enc] / wide["crossbar"]).to_numpy()
+        out[f"{_label(enc)} bits"] = bits[enc].to_numpy()
+    winners = wide.idxmin(axis=1)
+    out["cheapest"] = [_label(w) for w in winners]
+    ranges = []
+    for enc in wide.columns:
+        won = sorted(winners.index[winners == enc])
+        ranges.append(
+            {
+                "encoding": _label(enc),
+                "cheapest from density": won[0] if won else None,
+                "cheapest up to density": won[-1] if won else None,
+                "stops being cheapest above": (
+                    min((d for d in wide.index if d > won[-1]), default=None) if won else None
+                ),
+                "dense ratio to Crossbar": float(wide[enc].iloc[-1] / wide["crossbar"].iloc[-1])
+                if "crossbar" in wide
+                else None,
+            }
+        )
+    return out, pd.DataFrame(ranges)
+
+
+def conv_comparison(conv_sweep: Path) -> pd.DataFrame:
+    """The 1x28x28 -> 32, 3x3 layer: backward + update and forward + backward dynamic energy of each
+    encoding relative to PB-CSR's, per weight width."""
+    df = pd.read_csv(conv_sweep)
+    df = df.assign(backward_update_j=df.backward_j + df.update_j)
+    rows = []
+    for wb, g in df.groupby("weight_bits"):
+        base = g[g.encoding == "pb_csr"]
+        for _, r in g.iterrows():
+            row = {
+                "weight bits": wb,
+                "encoding": _label(r.encoding),
+                "energy rows": r.table_rows,
+                "backward + update (J)": r.backward_update_j,
+                "forward + backward (J)": r.forward_backward_j,
+                "bits": r.payload_bits + r.metadata_bits,
+            }
+            if not base.empty:
+                row["backward + update / PB-CSR"] = r.backward_update_j / base.backward_update_j.iloc[0]
+            rows.append(row)
+    return pd.DataFrame(rows)

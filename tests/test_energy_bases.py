@@ -98,6 +98,7 @@ def test_split_fit_reproduces_total_energy_as_logic_plus_sram():
     assert (row["e_sram_read_word_j"], row["e_sram_write_word_j"]) == (READ_J, WRITE_J)
     assert row["sram_macros"] == "m" and row["sram_count_mismatches"] == 0
     assert row["heldout_max_error"] < 1e-9 and row["heldout_max_error_logic"] < 1e-9 and not row["flagged"]
+    assert row["heldout_design"] == "b"  # the larger size is the one held out
     coef = np.array([row[c] for c in COEFFICIENTS])
     sram = (row["e_sram_read_word_j"], row["e_sram_write_word_j"])
     for w in (w for c in chars for r in c["runs"] for w in r["windows"]):

@@ -12,7 +12,7 @@ import pytest
 
 from spikemem.config import designs, load_config
 from spikemem.encodings import REGISTRY
-from spikemem.synth.energy_table import COEFFICIENTS, FEATURES, build_table
+from spikemem.synth.energy_table import COEFFICIENTS, build_table
 
 TOOLS = all(shutil.which(t) for t in ("iverilog", "vvp", "sta"))
 
@@ -97,58 +97,6 @@ def test_energy_model_on_a_hand_checked_netlist():
     assert e["switching_j"] == pytest.approx(10 * (1e-15 + 1e-15))
     assert e["internal_j"] == pytest.approx(10 * (1e-16 + 1.4e-15 + 1e-16 + 1e-15))
     assert e["logic_leakage_j"] == pytest.approx(2e-12 * 1e-6)
-
-
-def test_cost_model_fit_recovers_known_coefficients_and_validates():
-    rng = np.random.default_rng(0)
-    truth = np.array([2e-12, 5e-13, 3e-12, 4e-12, 7e-13])
-
-    def run(op, size):
-        windows = []
-        for _ in range(12):
-            x = {
-                "events": 25,
-                "synapses": int(rng.integers(10, 200)) * size,
-                "word_reads": int(rng.integers(5, 80)) * size,
-                "word_writes": int(rng.integers(0, 30)),
-                "lookups": int(rng.integers(20, 300)) * size,
-            }
-            logic = float(np.dot(truth, [x[f] for f in FEATURES]))
-            windows.append(
-                {
-                    **x,
-                    "internal_j": 0.75 * logic,
-                    "switching_j": 0.25 * logic,
-                    **dict.fromkeys(("sram_read_j", "sram_write_j", "sram_reads", "sram_writes"), 0),
-                    "dynamic_j": logic,
-                    "cycles": 4 * x["synapses"],
-                }
-            )
-        return {"operation": op, "density": 0.5, "events": 300, "cycles": 3000, "windows": windows}
-
-    def char(name, size):
-        return {
-            "design": {
-                "name": name,
-                "encoding": "pb_bmp",
-                "layer": "fc",
-                "weight_bits": 4,
-                "n_pre": size,
-                "n_post": size,
-            },
-            "runs": [run("forward", size)],
-            "synthesis": {"macros": {"m": 2}, "stdcell_area_um2": 1.0},
-            "leakage_w": {"logic": 1e-6, "sram": 2e-5},
-            "timing": {"worst_slack_ns": 1.0, "clock_mhz": 50},
-            "flow_level": "synthesis",
-        }
-
-    table = build_table([char("a", 1), char("b", 2)], {})
-    row = table.iloc[0]
-    assert row["e_event_j"] == pytest.approx(truth[0], rel=1e-6)
-    assert row["e_logic_read_word_j"] == pytest.approx(truth[2], rel=1e-6)
-    assert row["heldout_design"] == "b" and row["heldout_max_error"] < 1e-9 and not row["flagged"]
-    assert row["heldout_max_error_logic"] < 1e-9
 
 
 @pytest.mark.slow

@@ -75,3 +75,8 @@ def design_templates(wildcards) -> list[str]:
     from .encodings import get_encoding
 
     return [f"templates/{t}" for t in get_encoding(wildcards.design.split("-")[0]).templates]
+
+
+def variant_option(wildcards) -> str:
+    """The CLI option that builds a design variant (nothing for the configured designs)."""
+    return f"--variant {wildcards.variant.lstrip('-')}" if wildcards.variant else ""

@@ -66,6 +66,12 @@ DELETE = object()
         (["snn", "seeds"], [1, 1], "snn.seeds"),
         (["snn"], DELETE, "snn"),
         (["extra_stage"], True, "extra_stage"),
+        (["clock_gating", "reference_designs", 0], "crossbar-fc9x9-w4", "clock_gating.reference_designs[0]"),
+        (["memory_variants", 0, "sram_macro"], "no_such_macro", "memory_variants[0].sram_macro"),
+        (["memory_variants", 0, "designs", 0], "pb_bmp-fc99x99-w4", "memory_variants[0].designs[0]"),
+        # 8-bit words cannot hold a 32x32 layer's 11-bit pointers.
+        (["memory_variants", 0, "word_bits"], 8, "memory_variants[0].designs"),
+        (["memory_variants", 1, "name"], "w32_narrow_macro", "memory_variants[1].name"),
     ],
 )
 def test_bad_values_are_refused_naming_the_key(default, path, value, key):

@@ -18,6 +18,7 @@ from spikemem.workflow import (
     design_names,
     design_templates,
     encoding_module,
+    slice_by_variant,
     sync_config_slices,
     variant_option,
 )
@@ -37,6 +38,8 @@ CFG = validate_config(config)
 validate(config, "config/schema.yaml")
 CONFIG_FILES = sync_config_slices(CFG)
 RESOLVED = CONFIG_FILES["hardware"]  # the hardware stages' slice
+VARIANTS_CONFIG = CONFIG_FILES["variants"]  # the design variants' slice (hardware + memory_variants)
+variant_config = slice_by_variant(RESOLVED, VARIANTS_CONFIG)
 SNN_CONFIG = CONFIG_FILES["snn"]
 ALL_CONFIG = CONFIG_FILES["all"]
 DESIGNS = design_names(CFG)

@@ -18,7 +18,7 @@ wildcard_constraints:
 
 rule rtl_render:
     input:
-        config=RESOLVED,
+        config=variant_config,
         templates=design_templates,
         shared=SHARED_RTL_TEMPLATES,
         model=encoding_module,
@@ -40,7 +40,7 @@ rule rtl_render:
 
 rule rtl_verify:
     input:
-        config=RESOLVED,
+        config=variant_config,
         manifest="results/rtl{variant}/{design}/manifest.json",
         code="spikemem/rtl/verify.py",
     output:

@@ -3,7 +3,7 @@
 
 rule characterize:
     input:
-        config=RESOLVED,
+        config=variant_config,
         manifest="results/rtl{variant}/{design}/manifest.json",
         verified="results/verify{variant}/{design}.json",
         code=[

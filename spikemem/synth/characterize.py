@@ -255,7 +255,6 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
         "sram_access_energy": macro_models,
         "leakage_w": {"logic": model.leakage_w, "sram": sum(m["leakage_w"] for m in model.macro_energy)},
         "clock_gating": dict(cfg["clock_gating"]),
-        "memory_params": dict(cfg["memory"]),
         "cycle_energy": cycle_energy,
         "runs": runs,
         "cross_check": {

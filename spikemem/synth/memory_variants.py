@@ -26,10 +26,11 @@ def _per_event(char: dict, op: str) -> dict | None:
 
 
 def _memory(char: dict) -> dict:
-    params = char.get("memory_params", {})
+    """Word width and macros of a characterized design, from its memories as rendered."""
+    mems = char["memory"]
     return {
-        "word_bits": params.get("word_bits"),
-        "macro": params.get("sram_macro"),
+        "word_bits": mems[0]["word_bits"],
+        "macro": ", ".join(sorted({m["macro"] for m in mems if m.get("macro")})) or "flops",
         "macros": sum(char["synthesis"].get("macros", {}).values()),
     }
 

@@ -12,9 +12,16 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 
 from snakemake.utils import min_version, validate
 
-from spikemem.config import validate_config
+from spikemem.config import validate_config, variant_designs
 from analysis.report import FIGURES as REPORT_FIGURES
-from spikemem.workflow import design_names, design_templates, encoding_module, sync_config_slices
+from spikemem.workflow import (
+    design_names,
+    design_templates,
+    encoding_module,
+    slice_by_variant,
+    sync_config_slices,
+    variant_option,
+)
 
 min_version("9.0")
 
@@ -31,10 +38,15 @@ CFG = validate_config(config)
 validate(config, "config/schema.yaml")
 CONFIG_FILES = sync_config_slices(CFG)
 RESOLVED = CONFIG_FILES["hardware"]  # the hardware stages' slice
+VARIANTS_CONFIG = CONFIG_FILES["variants"]  # the design variants' slice (hardware + memory_variants)
+variant_config = slice_by_variant(RESOLVED, VARIANTS_CONFIG)
 SNN_CONFIG = CONFIG_FILES["snn"]
 ALL_CONFIG = CONFIG_FILES["all"]
 DESIGNS = design_names(CFG)
 GATING_REFERENCES = CFG["clock_gating"]["reference_designs"]
+# (variant, design) of every memory_variants design, built beside the configured one.
+MEMORY_VARIANTS = [(v, d) for v, d in variant_designs(CFG) if v.startswith("mem_")]
+
 SPIKEMEM = "python -m spikemem"
 # Every rule logs its command's output; on failure its shell command prints the log's path and
 # last lines to stderr, so a yosys, sta or simulator failure is readable in the Snakemake error.
@@ -52,6 +64,7 @@ localrules:
     snn_run_figure,
     energy_table,
     clock_gating_table,
+    memory_variants_table,
     report,
 
 
@@ -72,6 +85,7 @@ rule all:
         "results/energy/energy_table.csv",
         "results/report/index.html",
         *(["results/synth/clock_gating.csv"] if GATING_REFERENCES else []),
+        *(["results/synth/memory_variants.csv"] if MEMORY_VARIANTS else []),
         "results/snn/summary.csv",
         "results/snn/data/inputs.png",
         expand("results/snn/runs/{run}/training.png", run=SNN_RUNS),

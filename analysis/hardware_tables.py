@@ -55,6 +55,25 @@ def gating_summary(csv: Path) -> pd.DataFrame:
     return df[list(cols)].rename(columns=cols)
 
 
+def memory_variant_summary(csv: Path) -> pd.DataFrame:
+    """Energy per event of each design under the main memory and each memory variant."""
+    df = pd.read_csv(csv)
+    cols = {
+        "design": "design",
+        "operation": "operation",
+        "main_memory": "main memory",
+        "variant_memory": "variant",
+        "main_dynamic_pj": "main (pJ/event)",
+        "variant_dynamic_pj": "variant (pJ/event)",
+        "variant_over_main": "variant / main",
+        "main_sram_pj": "main SRAM (pJ)",
+        "variant_sram_pj": "variant SRAM (pJ)",
+        "main_word_reads": "main word reads",
+        "variant_word_reads": "variant word reads",
+    }
+    return df[list(cols)].rename(columns=cols)
+
+
 def layer_comparison(fc_sweeps: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The 784 -> 128 layer over density (dynamic forward + backward energy of one full pass):
 

@@ -390,7 +390,13 @@ def build(results: Path, out_dir: Path) -> None:
     from spikemem.provenance import atomic_write_json, atomic_write_text, git_revision, package_versions
 
     from .claims import SHARED_TIMES_S
-    from .hardware_tables import conv_comparison, gating_summary, layer_comparison, throughput_table
+    from .hardware_tables import (
+        conv_comparison,
+        gating_summary,
+        layer_comparison,
+        memory_variant_summary,
+        throughput_table,
+    )
 
     figdir = out_dir / "figures"
     captions = figures(results, figdir)
@@ -406,6 +412,7 @@ def build(results: Path, out_dir: Path) -> None:
         "verify/summary.csv",
         "golden/storage_bits.csv",
         "synth/clock_gating.csv",
+        "synth/memory_variants.csv",
     ):
         src = results / name
         if src.exists():
@@ -448,6 +455,7 @@ def build(results: Path, out_dir: Path) -> None:
     ]
     layers, crossovers = layer_comparison(results / "energy/fc_sweeps.csv")
     gating_csv = results / "synth/clock_gating.csv"
+    variants_csv = results / "synth/memory_variants.csv"
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True)
     html = env.get_template("report/index.html.j2").render(
         claims=claim_rows(claim_table),
@@ -471,6 +479,7 @@ def build(results: Path, out_dir: Path) -> None:
         rows=len(table),
         throughput=throughput_table(results / "verify/summary.csv").to_html(**fmt),
         gating=gating_summary(gating_csv).to_html(**fmt) if gating_csv.exists() else None,
+        memory_variants=memory_variant_summary(variants_csv).to_html(**fmt) if variants_csv.exists() else None,
         layers=layers.to_html(**fmt, na_rep=""),
         crossovers=crossovers.to_html(**fmt, na_rep=""),
         conv=conv_comparison(results / "energy/conv_sweep.csv").to_html(**fmt, na_rep=""),

@@ -40,6 +40,7 @@ rule report:
         chars=expand("results/synth/{design}/characterization.json", design=DESIGNS),
         verify="results/verify/summary.csv",
         gating=["results/synth/clock_gating.csv"] if GATING_REFERENCES else [],
+        variants=["results/synth/memory_variants.csv"] if MEMORY_VARIANTS else [],
         tools="results/provenance/tools.json",
         pdk="results/provenance/pdk.json",
         config=ALL_CONFIG,

@@ -9,57 +9,59 @@ SHARED_RTL_TEMPLATES = [
 ]
 
 
-# {gating} is empty for the designs as configured, "-ungated" for the clock-gating references
-# (clock_gating.reference_designs), rendered and characterized with clock gating off.
+# {variant} is empty for the designs as configured; "-ungated" for the clock-gating references
+# (clock_gating.reference_designs), built with clock gating off; "-mem_<name>" for the designs of a
+# memory_variants entry, built with its word width and SRAM macro.
 wildcard_constraints:
-    gating="|-ungated",
+    variant="|-ungated|-mem_[a-z0-9_]+",
 
 
 rule rtl_render:
     input:
-        config=RESOLVED,
+        config=variant_config,
         templates=design_templates,
         shared=SHARED_RTL_TEMPLATES,
         model=encoding_module,
         code="spikemem/rtl/render.py",
     output:
-        "results/rtl{gating}/{design}/manifest.json",
+        "results/rtl{variant}/{design}/manifest.json",
     log:
-        "logs/rtl/render{gating}-{design}.log",
+        "logs/rtl/render{variant}-{design}.log",
     params:
         cli=SPIKEMEM,
-        out_dir=lambda wc: f"results/rtl{wc.gating}/{wc.design}",
-        ungated=lambda wc: "--ungated" if wc.gating else "",
+        out_dir=lambda wc: f"results/rtl{wc.variant}/{wc.design}",
+        variant=variant_option,
     conda:
         ENV
     shell:
-        "{params.cli} rtl render --config {input.config} --design {wildcards.design} {params.ungated} "
+        "{params.cli} rtl render --config {input.config} --design {wildcards.design} {params.variant} "
         "--out-dir {params.out_dir} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
 
 
 rule rtl_verify:
     input:
-        config=RESOLVED,
-        manifest="results/rtl/{design}/manifest.json",
+        config=variant_config,
+        manifest="results/rtl{variant}/{design}/manifest.json",
         code="spikemem/rtl/verify.py",
     output:
-        "results/verify/{design}.json",
+        "results/verify{variant}/{design}.json",
     log:
-        "logs/rtl/verify-{design}.log",
+        "logs/rtl/verify{variant}-{design}.log",
     benchmark:
-        "results/benchmarks/rtl_verify/{design}.tsv"
+        "results/benchmarks/rtl_verify{variant}/{design}.tsv"
     threads: 2  # Verilator's C++ build uses two jobs
     resources:
         mem_mb=2000,
         runtime=30,
     params:
         cli=SPIKEMEM,
-        rtl_dir=lambda wc: f"results/rtl/{wc.design}",
-        work_dir=lambda wc: f"results/verify/work/{wc.design}",
+        rtl_dir=lambda wc: f"results/rtl{wc.variant}/{wc.design}",
+        work_dir=lambda wc: f"results/verify{wc.variant}/work/{wc.design}",
+        variant=variant_option,
     conda:
         ENV
     shell:
-        "{params.cli} rtl verify --config {input.config} --design {wildcards.design} "
+        "{params.cli} rtl verify --config {input.config} --design {wildcards.design} {params.variant} "
         "--rtl-dir {params.rtl_dir} --work-dir {params.work_dir} --out {output} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
 
 

@@ -3,9 +3,9 @@
 
 rule characterize:
     input:
-        config=RESOLVED,
-        manifest="results/rtl{gating}/{design}/manifest.json",
-        verified="results/verify/{design}.json",
+        config=variant_config,
+        manifest="results/rtl{variant}/{design}/manifest.json",
+        verified="results/verify{variant}/{design}.json",
         code=[
             "spikemem/synth/characterize.py",
             "spikemem/synth/sc_flow.py",
@@ -14,24 +14,24 @@ rule characterize:
             "spikemem/golden.py",
         ],
     output:
-        "results/synth{gating}/{design}/characterization.json",
+        "results/synth{variant}/{design}/characterization.json",
     log:
-        "logs/synth{gating}/{design}.log",
+        "logs/synth{variant}/{design}.log",
     benchmark:
-        "results/benchmarks/characterize{gating}/{design}.tsv"
+        "results/benchmarks/characterize{variant}/{design}.tsv"
     threads: 1
     resources:
         mem_mb=2500,
         runtime=60,
     params:
         cli=SPIKEMEM,
-        rtl_dir=lambda wc: f"results/rtl{wc.gating}/{wc.design}",
-        work_dir=lambda wc: f"results/synth{wc.gating}/{wc.design}/work",
-        ungated=lambda wc: "--ungated" if wc.gating else "",
+        rtl_dir=lambda wc: f"results/rtl{wc.variant}/{wc.design}",
+        work_dir=lambda wc: f"results/synth{wc.variant}/{wc.design}/work",
+        variant=variant_option,
     conda:
         ENV
     shell:
-        "{params.cli} characterize --config {input.config} --design {wildcards.design} {params.ungated} "
+        "{params.cli} characterize --config {input.config} --design {wildcards.design} {params.variant} "
         "--rtl-dir {params.rtl_dir} --work-dir {params.work_dir} --cache-dir results/synth/cache "
         "--out {output} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
 
@@ -70,3 +70,19 @@ rule clock_gating_table:
         ENV
     shell:
         "{params.cli} tabulate-gating --out {output} --gated {input.gated} --ungated {input.ungated} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
+
+
+rule memory_variants_table:
+    input:
+        main=[f"results/synth/{d}/characterization.json" for v, d in MEMORY_VARIANTS],
+        variants=[f"results/synth-{v}/{d}/characterization.json" for v, d in MEMORY_VARIANTS],
+    output:
+        "results/synth/memory_variants.csv",
+    log:
+        "logs/memory_variants_table.log",
+    params:
+        cli=SPIKEMEM,
+    conda:
+        ENV
+    shell:
+        "{params.cli} tabulate-variants --out {output} --main {input.main} --variants {input.variants} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .config import ConfigError, design_by_name, designs, load_config
+from .config import ConfigError, apply_variant, design_by_name, designs, load_config
 from .encodings import EncodingError
 from .network_energy import MissingEnergyRow
 from .pdk import PdkError, check_pdk, load_pdk_config, pdk_root
@@ -107,14 +107,17 @@ def cmd_snn(args: argparse.Namespace) -> int:
     return 0
 
 
+VARIANT_HELP = "build the design as a variant: ungated (no clock gating) or mem_<name> (a memory_variants entry)"
+
+
 def cmd_rtl(args: argparse.Namespace) -> int:
     from .rtl.stage import render_stage, verify_stage
     from .rtl.verify import ToolFailure
 
-    cfg = load_config(args.config)
+    cfg = apply_variant(load_config(args.config), args.variant)
     design = design_by_name(cfg, args.design)
     if args.action == "render":
-        render_stage(ungated(cfg) if args.ungated else cfg, design, args.out_dir)
+        render_stage(cfg, design, args.out_dir)
         return 0
     try:
         report = verify_stage(
@@ -164,11 +167,6 @@ def cmd_tabulate_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def ungated(cfg: dict) -> dict:
-    """The configuration with clock gating off: the reference the gated designs are measured against."""
-    return {**cfg, "clock_gating": {**cfg["clock_gating"], "registers": False, "sram": False}}
-
-
 def cmd_tabulate_gating(args: argparse.Namespace) -> int:
     from .provenance import atomic_write_text
     from .synth.clock_gating import gating_table
@@ -179,12 +177,22 @@ def cmd_tabulate_gating(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tabulate_variants(args: argparse.Namespace) -> int:
+    from .provenance import atomic_write_text
+    from .synth.memory_variants import variant_table
+
+    main = [json.loads(Path(f).read_text()) for f in args.main]
+    variants = [json.loads(Path(f).read_text()) for f in args.variants]
+    atomic_write_text(args.out, variant_table(main, variants).to_csv(index=False))
+    return 0
+
+
 def cmd_characterize(args: argparse.Namespace) -> int:
     from .rtl.verify import ToolFailure
     from .synth.characterize import characterize
 
     cfg = load_config(args.config)
-    cfg = ungated(cfg) if args.ungated else cfg
+    cfg = apply_variant(cfg, args.variant)
     design = design_by_name(cfg, args.design)
     try:
         r = characterize(cfg, design, Path(args.rtl_dir), Path(args.work_dir), Path(args.out), Path(args.cache_dir))
@@ -305,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(rr)
     rr.add_argument("--design", required=True)
     rr.add_argument("--out-dir", required=True)
-    rr.add_argument("--ungated", action="store_true", help="no clock gating (the reference design)")
+    rr.add_argument("--variant", help=VARIANT_HELP)
     rv = rsub.add_parser("verify", help="lint, then Icarus and Verilator against the golden model")
     _add_config(rv)
     rv.add_argument("--design", required=True)
@@ -313,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     rv.add_argument("--work-dir", required=True)
     rv.add_argument("--out", required=True)
     rv.add_argument("--simulators", help="comma-separated subset of icarus,verilator")
+    rv.add_argument("--variant", help=VARIANT_HELP)
     for q in (rr, rv):
         q.set_defaults(func=cmd_rtl)
 
@@ -322,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rtl-dir", required=True)
     p.add_argument("--work-dir", required=True)
     p.add_argument("--cache-dir", required=True, help="parsed Liberty models and cell simulation models")
-    p.add_argument("--ungated", action="store_true", help="synthesize without clock gating (the reference)")
+    p.add_argument("--variant", help=VARIANT_HELP)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_characterize)
 
@@ -372,6 +381,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gated", nargs="+", required=True, help="characterization JSON files of the designs")
     p.add_argument("--ungated", nargs="+", required=True, help="the same designs characterized ungated")
     p.set_defaults(func=cmd_tabulate_gating)
+
+    p = sub.add_parser("tabulate-variants", help="how a memory variant changes each design's energy per event")
+    p.add_argument("--out", required=True)
+    p.add_argument("--main", nargs="+", required=True, help="characterization JSON files, main memory")
+    p.add_argument("--variants", nargs="+", required=True, help="the same designs under a memory variant")
+    p.set_defaults(func=cmd_tabulate_variants)
 
     p = sub.add_parser("tabulate-golden", help="storage bits and accesses per event of every design, as CSV")
     p.add_argument("--out", required=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import numpy as np
 import yaml
 
 from .encodings import REGISTRY, ConvGeometry, EncodingError
@@ -112,6 +113,7 @@ def _check_semantics(cfg: dict) -> None:
             "energy-table rows; characterize them too"
         )
     names = {d.name for d in designs(cfg)}
+    _check_memory_variants(cfg, pdk, names)
     for k, name in enumerate(cfg["clock_gating"]["reference_designs"]):
         if name not in names:
             raise ConfigError(
@@ -120,6 +122,65 @@ def _check_semantics(cfg: dict) -> None:
             )
     if max(cfg["characterization"]["weight_bits"]) > cfg["memory"]["word_bits"]:
         raise ConfigError("config key 'characterization.weight_bits': a weight wider than memory.word_bits")
+
+
+def _check_memory_variants(cfg: dict, pdk, names: set[str]) -> None:
+    """Each memory variant names a known macro, known designs, and can hold each of them."""
+    from .encodings import MemoryParams, encode_conv, encode_fc
+
+    seen = set()
+    for v, variant in enumerate(cfg["memory_variants"]):
+        key = f"memory_variants[{v}]"
+        if variant["name"] in seen:
+            raise ConfigError(f"config key '{key}.name': {variant['name']!r} is used twice")
+        seen.add(variant["name"])
+        if variant["sram_macro"] not in pdk.sram_macros:
+            raise ConfigError(
+                f"config key '{key}.sram_macro': {variant['sram_macro']!r} is not a macro of PDK configuration "
+                f"{cfg['pdk']!r} (known: {', '.join(pdk.sram_macros)})"
+            )
+        params = MemoryParams(variant["word_bits"], pdk.macro(variant["sram_macro"]), variant["flop_threshold_bits"])
+        by_name = {d.name: d for d in designs(cfg)}
+        for k, name in enumerate(variant["designs"]):
+            if name not in names:
+                raise ConfigError(
+                    f"config key '{key}.designs[{k}]': {name!r} is not one of the configured designs "
+                    "(`spikemem config designs` lists them)"
+                )
+            d = by_name[name]
+            try:  # the design's capacity (every synapse present) must fit the variant's words
+                if d.geometry is None:
+                    encode_fc(d.encoding, np.ones((d.n_pre, d.n_post), dtype=np.int64), d.weight_bits, params)
+                else:
+                    g = d.geometry
+                    ones = np.ones((g.out_channels, g.in_channels, g.kernel, g.kernel), dtype=np.int64)
+                    encode_conv(d.encoding, ones, g, d.weight_bits, params)
+            except EncodingError as e:
+                raise ConfigError(f"config key '{key}.designs[{k}]': {name} does not fit the variant: {e}") from None
+
+
+def apply_variant(cfg: Mapping, variant: str | None) -> dict:
+    """The configuration a design variant is built with: ``ungated`` (clock gating off, the reference
+    the gated designs are measured against) or ``mem_<name>`` (a memory variant's word width and
+    macro); None or empty is the configuration itself."""
+    if not variant:
+        return dict(cfg)
+    if variant == "ungated":
+        return {**cfg, "clock_gating": {**cfg["clock_gating"], "registers": False, "sram": False}}
+    for v in cfg["memory_variants"]:
+        if variant == f"mem_{v['name']}":
+            memory = {k: v[k] for k in ("word_bits", "sram_macro", "flop_threshold_bits")}
+            return {**cfg, "memory": memory}
+    known = ["ungated", *(f"mem_{v['name']}" for v in cfg["memory_variants"])]
+    raise ConfigError(f"unknown design variant {variant!r}; known: {', '.join(known)}")
+
+
+def variant_designs(cfg: Mapping) -> list[tuple[str, str]]:
+    """Every (variant, design) the workflow builds beside the configured designs."""
+    pairs = [("ungated", name) for name in cfg["clock_gating"]["reference_designs"]]
+    for v in cfg["memory_variants"]:
+        pairs += [(f"mem_{v['name']}", name) for name in v["designs"]]
+    return pairs
 
 
 def load_config(path: str | Path | None = None) -> dict:

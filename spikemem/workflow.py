@@ -22,6 +22,18 @@ CONFIG_SLICES = {
         "characterization",
         "verification",
     ),
+    # Design variants (ungated references, memory variants) read the hardware slice and the variants.
+    "variants": (
+        "pdk",
+        "clock_mhz",
+        "clock_gating",
+        "seed",
+        "memory",
+        "memory_variants",
+        "encodings",
+        "characterization",
+        "verification",
+    ),
     "snn": ("snn",),
     "all": None,
 }
@@ -75,3 +87,19 @@ def design_templates(wildcards) -> list[str]:
     from .encodings import get_encoding
 
     return [f"templates/{t}" for t in get_encoding(wildcards.design.split("-")[0]).templates]
+
+
+def variant_option(wildcards) -> str:
+    """The CLI option that builds a design variant (nothing for the configured designs)."""
+    return f"--variant {wildcards.variant.lstrip('-')}" if wildcards.variant else ""
+
+
+def slice_by_variant(configured: str, variants: str):
+    """The configuration input of a design rule: a configured design reads the hardware slice, a
+    variant the slice that also holds memory_variants, so that editing memory_variants reruns only
+    the variants."""
+
+    def pick(wildcards) -> str:
+        return variants if wildcards.variant else configured
+
+    return pick

@@ -7,7 +7,7 @@ import copy
 import pytest
 import yaml
 
-from spikemem.config import ConfigError, designs, load_config, validate_config
+from spikemem.config import ConfigError, apply_variant, designs, load_config, validate_config, variant_designs
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +66,12 @@ DELETE = object()
         (["snn", "seeds"], [1, 1], "snn.seeds"),
         (["snn"], DELETE, "snn"),
         (["extra_stage"], True, "extra_stage"),
+        (["clock_gating", "reference_designs", 0], "crossbar-fc9x9-w4", "clock_gating.reference_designs[0]"),
+        (["memory_variants", 0, "sram_macro"], "no_such_macro", "memory_variants[0].sram_macro"),
+        (["memory_variants", 0, "designs", 0], "pb_bmp-fc99x99-w4", "memory_variants[0].designs[0]"),
+        # 8-bit words cannot hold a 32x32 layer's 11-bit pointers.
+        (["memory_variants", 0, "word_bits"], 8, "memory_variants[0].designs"),
+        (["memory_variants", 1, "name"], "w32_narrow_macro", "memory_variants[1].name"),
     ],
 )
 def test_bad_values_are_refused_naming_the_key(default, path, value, key):
@@ -82,3 +88,21 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("pdk: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(bad)
+
+
+def test_design_variants(root):
+    cfg = load_config(root / "config" / "config.yaml")
+    assert apply_variant(cfg, None) == cfg
+    ungated = apply_variant(cfg, "ungated")
+    assert not ungated["clock_gating"]["registers"] and not ungated["clock_gating"]["sram"]
+    narrow = apply_variant(cfg, "mem_w16_narrow_macro")
+    assert narrow["memory"] == {
+        "word_bits": 16,
+        "sram_macro": "sky130_sram_1kbyte_1rw1r_8x1024_8",
+        "flop_threshold_bits": 0,
+    }
+    assert cfg["memory"]["word_bits"] == 32  # the configuration itself is untouched
+    with pytest.raises(ConfigError, match="unknown design variant"):
+        apply_variant(cfg, "mem_nothing")
+    pairs = variant_designs(cfg)
+    assert ("ungated", "pb_bmp-fc16x16-w4") in pairs and ("mem_w32_narrow_macro", "crossbar-fc32x32-w4") in pairs

@@ -109,6 +109,9 @@ def test_small_configuration_end_to_end(small_run, root, tmp_path):
     gating = pd.read_csv(results / "synth/clock_gating.csv")
     assert set(gating.design) == {"pb_bmp-fc8x8-w2"} and (gating.per_event_ratio < 1).all()
     assert (gating.idle_cycle_pj_gated < gating.idle_cycle_pj_ungated).all()
+    variants = pd.read_csv(results / "synth/memory_variants.csv")
+    assert set(variants.design) == {"pb_bmp-fc8x8-w2"} and len(variants) == 3
+    assert variants.variant_memory.str.contains("16-bit words").all() and (variants.variant_dynamic_pj > 0).all()
     assert (networks.dynamic_j > 0).all() and set(networks.encoding) == set(encodings["fc"])
     # Dynamic energy is the sum of its logic and SRAM parts; leakage sits beside it.
     for op in ("forward", "backward", "update"):

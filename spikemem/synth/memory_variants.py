@@ -1,0 +1,75 @@
+"""How the physical memory (logical word width and SRAM macro) changes each encoding's cost: a
+design characterized as configured and as a ``memory_variants`` entry, on the same weights and
+events (both draw them from the design's name and the seed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from ..workloads import OPERATIONS
+
+
+def _per_event(char: dict, op: str) -> dict | None:
+    windows = [w for r in char["runs"] if r["operation"] == op for w in r["windows"]]
+    events = sum(w["events"] for w in windows)
+    if not events:
+        return None
+    total = {k: sum(w[k] for w in windows) for k in ("internal_j", "switching_j", "sram_read_j", "sram_write_j")}
+    return {
+        "logic_pj": (total["internal_j"] + total["switching_j"]) / events * 1e12,
+        "sram_pj": (total["sram_read_j"] + total["sram_write_j"]) / events * 1e12,
+        "word_reads": sum(w["word_reads"] for w in windows) / events,
+        "cycles": sum(w["cycles"] for w in windows) / events,
+    }
+
+
+def _memory(char: dict) -> dict:
+    """Word width and macros of a characterized design, from its memories as rendered."""
+    mems = char["memory"]
+    return {
+        "word_bits": mems[0]["word_bits"],
+        "macro": ", ".join(sorted({m["macro"] for m in mems if m.get("macro")})) or "flops",
+        "macros": sum(char["synthesis"].get("macros", {}).values()),
+    }
+
+
+def variant_table(main: Iterable[dict], variants: Iterable[dict]) -> pd.DataFrame:
+    """One row per (design, memory variant, operation): energy per event (logic, SRAM, dynamic),
+    word reads and cycles per event under the main memory and the variant, and their ratio."""
+    by_name = {c["design"]["name"]: c for c in main}
+    rows = []
+    for var in variants:
+        name = var["design"]["name"]
+        if name not in by_name:
+            raise ValueError(f"no characterization of {name} with the main memory configuration")
+        ref = by_name[name]
+        m, v = _memory(ref), _memory(var)
+        for op in OPERATIONS:
+            a, b = _per_event(ref, op), _per_event(var, op)
+            if a is None or b is None:
+                continue
+            dyn_a, dyn_b = a["logic_pj"] + a["sram_pj"], b["logic_pj"] + b["sram_pj"]
+            rows.append(
+                {
+                    "design": name,
+                    "encoding": var["design"]["encoding"],
+                    "operation": op,
+                    "main_memory": f"{m['word_bits']}-bit words, {m['macros']} x {m['macro']}",
+                    "variant_memory": f"{v['word_bits']}-bit words, {v['macros']} x {v['macro']}",
+                    "main_dynamic_pj": dyn_a,
+                    "variant_dynamic_pj": dyn_b,
+                    "variant_over_main": dyn_b / dyn_a if dyn_a else None,
+                    "main_sram_pj": a["sram_pj"],
+                    "variant_sram_pj": b["sram_pj"],
+                    "main_logic_pj": a["logic_pj"],
+                    "variant_logic_pj": b["logic_pj"],
+                    "main_word_reads": a["word_reads"],
+                    "variant_word_reads": b["word_reads"],
+                    "main_cycles": a["cycles"],
+                    "variant_cycles": b["cycles"],
+                    "flow_level": var["flow_level"],
+                }
+            )
+    return pd.DataFrame(rows)

@@ -15,6 +15,11 @@ def _label(encoding: str) -> str:
     return PAPER_LABELS.get(encoding, encoding)
 
 
+def _columns(csv: Path, names: dict[str, str]) -> pd.DataFrame:
+    """The named columns of a CSV, renamed for the report."""
+    return pd.read_csv(csv)[list(names)].rename(columns=names)
+
+
 def throughput_table(verify_summary: Path) -> pd.DataFrame:
     """Cycles per event and per synapse of each encoding's largest design at the densest verified
     layer, measured with an always-ready sink (mean over weight widths and simulators)."""
@@ -39,39 +44,41 @@ def throughput_table(verify_summary: Path) -> pd.DataFrame:
 
 def gating_summary(csv: Path) -> pd.DataFrame:
     """The clock-gating references: idle-cycle and per-event logic energy, gated against ungated."""
-    df = pd.read_csv(csv)
-    cols = {
-        "design": "design",
-        "operation": "operation",
-        "idle_cycle_pj_ungated": "idle cycle, ungated (pJ)",
-        "idle_cycle_pj_gated": "idle cycle, gated (pJ)",
-        "active_cycle_pj_ungated": "active cycle, ungated (pJ)",
-        "active_cycle_pj_gated": "active cycle, gated (pJ)",
-        "logic_per_event_pj_ungated": "per event, ungated (pJ)",
-        "logic_per_event_pj_gated": "per event, gated (pJ)",
-        "per_event_ratio": "gated / ungated per event",
-        "clock_gates": "clock gates",
-    }
-    return df[list(cols)].rename(columns=cols)
+    return _columns(
+        csv,
+        {
+            "design": "design",
+            "operation": "operation",
+            "idle_cycle_pj_ungated": "idle cycle, ungated (pJ)",
+            "idle_cycle_pj_gated": "idle cycle, gated (pJ)",
+            "active_cycle_pj_ungated": "active cycle, ungated (pJ)",
+            "active_cycle_pj_gated": "active cycle, gated (pJ)",
+            "logic_per_event_pj_ungated": "per event, ungated (pJ)",
+            "logic_per_event_pj_gated": "per event, gated (pJ)",
+            "per_event_ratio": "gated / ungated per event",
+            "clock_gates": "clock gates",
+        },
+    )
 
 
 def memory_variant_summary(csv: Path) -> pd.DataFrame:
     """Energy per event of each design under the main memory and each memory variant."""
-    df = pd.read_csv(csv)
-    cols = {
-        "design": "design",
-        "operation": "operation",
-        "main_memory": "main memory",
-        "variant_memory": "variant",
-        "main_dynamic_pj": "main (pJ/event)",
-        "variant_dynamic_pj": "variant (pJ/event)",
-        "variant_over_main": "variant / main",
-        "main_sram_pj": "main SRAM (pJ)",
-        "variant_sram_pj": "variant SRAM (pJ)",
-        "main_word_reads": "main word reads",
-        "variant_word_reads": "variant word reads",
-    }
-    return df[list(cols)].rename(columns=cols)
+    return _columns(
+        csv,
+        {
+            "design": "design",
+            "operation": "operation",
+            "main_memory": "main memory",
+            "variant_memory": "variant",
+            "main_dynamic_pj": "main (pJ/event)",
+            "variant_dynamic_pj": "variant (pJ/event)",
+            "variant_over_main": "variant / main",
+            "main_sram_pj": "main SRAM (pJ)",
+            "variant_sram_pj": "variant SRAM (pJ)",
+            "main_word_reads": "main word reads",
+            "variant_word_reads": "variant word reads",
+        },
+    )
 
 
 def layer_comparison(fc_sweeps: Path) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -125,10 +125,11 @@ def _check_semantics(cfg: dict) -> None:
 
 
 def _check_memory_variants(cfg: dict, pdk, names: set[str]) -> None:
-    """Each memory variant names a known macro, known designs, and can hold each of them."""
+    """Each memory variant has a unique name, a known macro and known designs that it can hold."""
     from .encodings import MemoryParams, encode_conv, encode_fc
 
     seen = set()
+    by_name = {d.name: d for d in designs(cfg)}
     for v, variant in enumerate(cfg["memory_variants"]):
         key = f"memory_variants[{v}]"
         if variant["name"] in seen:
@@ -140,7 +141,6 @@ def _check_memory_variants(cfg: dict, pdk, names: set[str]) -> None:
                 f"{cfg['pdk']!r} (known: {', '.join(pdk.sram_macros)})"
             )
         params = MemoryParams(variant["word_bits"], pdk.macro(variant["sram_macro"]), variant["flop_threshold_bits"])
-        by_name = {d.name: d for d in designs(cfg)}
         for k, name in enumerate(variant["designs"]):
             if name not in names:
                 raise ConfigError(

@@ -11,29 +11,11 @@ from .provenance import atomic_write_text
 
 # Which configuration keys each stage reads: a rule depends on its slice's file, which is rewritten
 # only when that slice changes, so editing snn.epochs reruns no hardware stage and vice versa.
+HARDWARE_KEYS = ("pdk", "clock_mhz", "clock_gating", "seed", "memory", "encodings", "characterization", "verification")
 CONFIG_SLICES = {
-    "hardware": (
-        "pdk",
-        "clock_mhz",
-        "clock_gating",
-        "seed",
-        "memory",
-        "encodings",
-        "characterization",
-        "verification",
-    ),
+    "hardware": HARDWARE_KEYS,
     # Design variants (ungated references, memory variants) read the hardware slice and the variants.
-    "variants": (
-        "pdk",
-        "clock_mhz",
-        "clock_gating",
-        "seed",
-        "memory",
-        "memory_variants",
-        "encodings",
-        "characterization",
-        "verification",
-    ),
+    "variants": (*HARDWARE_KEYS, "memory_variants"),
     "snn": ("snn",),
     "all": None,
 }

@@ -168,23 +168,25 @@ def cmd_tabulate_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_tabulate_gating(args: argparse.Namespace) -> int:
-    from .provenance import atomic_write_text
     from .synth.clock_gating import gating_table
+    from .synth.energy_table import load_characterizations as load
 
-    gated = [json.loads(Path(f).read_text()) for f in args.gated]
-    ungated = [json.loads(Path(f).read_text()) for f in args.ungated]
-    atomic_write_text(args.out, gating_table(gated, ungated).to_csv(index=False))
+    _write_csv(args.out, gating_table(load(args.gated), load(args.ungated)))
     return 0
 
 
 def cmd_tabulate_variants(args: argparse.Namespace) -> int:
-    from .provenance import atomic_write_text
+    from .synth.energy_table import load_characterizations as load
     from .synth.memory_variants import variant_table
 
-    main = [json.loads(Path(f).read_text()) for f in args.main]
-    variants = [json.loads(Path(f).read_text()) for f in args.variants]
-    atomic_write_text(args.out, variant_table(main, variants).to_csv(index=False))
+    _write_csv(args.out, variant_table(load(args.main), load(args.variants)))
     return 0
+
+
+def _write_csv(path: str, table) -> None:
+    from .provenance import atomic_write_text
+
+    atomic_write_text(path, table.to_csv(index=False))
 
 
 def cmd_characterize(args: argparse.Namespace) -> int:

@@ -38,7 +38,13 @@ def test_layer_comparison_finds_where_each_encoding_stops_being_cheapest(tmp_pat
 
 
 def _char(name, idle, logic_per_window, cycles):
-    window = {"events": 10, "cycles": cycles, "internal_j": logic_per_window, "switching_j": 0.0}
+    window = {
+        "events": 10,
+        "cycles": cycles,
+        "internal_j": logic_per_window,
+        "switching_j": 0.0,
+        **dict.fromkeys(("sram_read_j", "sram_write_j", "word_reads"), 0),
+    }
     return {
         "design": {"name": name, "encoding": "pb_bmp"},
         "runs": [{"operation": "forward", "windows": [window]}],

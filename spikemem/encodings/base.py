@@ -428,6 +428,12 @@ class TracedMemories:
             self._buffer[memory] = address
         return mem.words[address]
 
+    def read_field(self, memory: str, index: int, per_word: int, bits: int) -> int:
+        """Field ``index`` of a memory packed ``per_word`` fields of ``bits`` bits to a word (one
+        :meth:`read` of its word)."""
+        word, slot = divmod(index, per_word)
+        return get_field(self.read(memory, word), slot, bits)
+
     def write(self, memory: str, address: int, word: int) -> None:
         mem = self.image.memories[memory]
         if not 0 <= address < mem.depth:

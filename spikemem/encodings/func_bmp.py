@@ -14,7 +14,6 @@ from .base import (
     check_weights,
     fields_per_word,
     from_signed_field,
-    get_field,
     pack_fields,
     packed_weights_memory,
     pointer_bits,
@@ -81,20 +80,17 @@ class FuncBmp(FunctionalEncoding):
     def _locate(self, o, c, ky, kx, mem: TracedMemories) -> int | None:
         kernel = o * self.geometry.in_channels + c
         tap = ky * self.geometry.kernel + kx
-        word, slot = divmod(kernel, self.bmp_per_word)
-        bitmap = get_field(mem.read("bitmaps", word), slot, self.bmp_bits)
+        bitmap = mem.read_field("bitmaps", kernel, self.bmp_per_word, self.bmp_bits)
         if not (bitmap >> tap) & 1:
             return None
-        pword, pslot = divmod(kernel, self.ptr_per_word)
-        ptr = get_field(mem.read("pointers", pword), pslot, self.ptr_bits)
+        ptr = mem.read_field("pointers", kernel, self.ptr_per_word, self.ptr_bits)
         return ptr + bin(bitmap & ((1 << tap) - 1)).count("1")
 
     def read_tap(self, o, c, ky, kx, mem: TracedMemories) -> int | None:
         offset = self._locate(o, c, ky, kx, mem)
         if offset is None:
             return None
-        word, slot = divmod(offset, self.w_per_word)
-        return from_signed_field(get_field(mem.read("weights", word), slot, self.weight_bits), self.weight_bits)
+        return from_signed_field(mem.read_field("weights", offset, self.w_per_word, self.weight_bits), self.weight_bits)
 
     def write_tap(self, o, c, ky, kx, value, mem: TracedMemories) -> None:
         offset = self._locate(o, c, ky, kx, mem)

@@ -60,8 +60,8 @@ class FuncPure(FunctionalEncoding):
         return True
 
     def read_tap(self, o, c, ky, kx, mem: TracedMemories) -> int:
-        word, slot = divmod(self.kernel_index(o, c, ky, kx), self.per_word)
-        return from_signed_field(get_field(mem.read("kernels", word), slot, self.weight_bits), self.weight_bits)
+        index = self.kernel_index(o, c, ky, kx)
+        return from_signed_field(mem.read_field("kernels", index, self.per_word, self.weight_bits), self.weight_bits)
 
     def write_tap(self, o, c, ky, kx, value, mem: TracedMemories) -> None:
         word, slot = divmod(self.kernel_index(o, c, ky, kx), self.per_word)

@@ -18,7 +18,6 @@ from .base import (
     check_weights,
     fields_per_word,
     from_signed_field,
-    get_field,
     pack_fields,
     pack_rows,
     packed_weights_memory,
@@ -100,22 +99,19 @@ class PbBmp(Encoding):
         return cls(image, n_pre, n_post, weight_bits, mask, ptr_bits, kp, kw, wb)
 
     def _pointer(self, i: int, mem: TracedMemories) -> int:
-        word, slot = divmod(i, self.ptr_per_word)
-        return get_field(mem.read("pointers", word), slot, self.ptr_bits)
+        return mem.read_field("pointers", i, self.ptr_per_word, self.ptr_bits)
 
     def _rank(self, pre: int, b: int, mem: TracedMemories) -> int:
         """Set bits of row ``pre`` before its bitmap word ``b`` (the directory has no entry for 0)."""
         if b == 0:
             return 0
-        word, slot = divmod(pre * self.ranks_per_row + b - 1, self.rank_per_word)
-        return get_field(mem.read("ranks", word), slot, self.rank_bits)
+        return mem.read_field("ranks", pre * self.ranks_per_row + b - 1, self.rank_per_word, self.rank_bits)
 
     def _bitmap_word(self, pre: int, b: int, mem: TracedMemories) -> int:
         return mem.read("bitmap", pre * self.bitmap_words_per_row + b)
 
     def _weight(self, offset: int, mem: TracedMemories) -> int:
-        word, slot = divmod(offset, self.w_per_word)
-        return from_signed_field(get_field(mem.read("weights", word), slot, self.weight_bits), self.weight_bits)
+        return from_signed_field(mem.read_field("weights", offset, self.w_per_word, self.weight_bits), self.weight_bits)
 
     def _locate(self, pre: int, post: int, mem: TracedMemories) -> int | None:
         """Offset in ``weights`` of synapse (pre, post), or None where its bit is clear."""

@@ -19,7 +19,6 @@ from .base import (
     check_weights,
     fields_per_word,
     from_signed_field,
-    get_field,
     pack_fields,
     pointer_bits,
     set_field,
@@ -85,12 +84,10 @@ class PbCsr(Encoding):
         return cls(image, *args)
 
     def _pointer(self, i: int, mem: TracedMemories) -> int:
-        word, slot = divmod(i, self.ptr_per_word)
-        return get_field(mem.read("pointers", word), slot, self.ptr_bits)
+        return mem.read_field("pointers", i, self.ptr_per_word, self.ptr_bits)
 
     def _entry(self, e: int, mem: TracedMemories) -> tuple[int, int]:
-        word, slot = divmod(e, self.ent_per_word)
-        raw = get_field(mem.read("entries", word), slot, self.entry_bits)
+        raw = mem.read_field("entries", e, self.ent_per_word, self.entry_bits)
         return raw >> self.weight_bits, from_signed_field(raw, self.weight_bits)
 
     def _find(self, lo: int, hi: int, post: int, mem: TracedMemories) -> tuple[int, int] | None:
@@ -186,21 +183,19 @@ class PbCsrCsc(PbCsr):
     transposed_access = "column_index"
     backward_walks_rows = False
 
-    def __init__(self, image, *args, row_bits: int, col_ref_bits: int, col_ptr_per_word: int, ref_per_word: int):
+    def __init__(self, image, *args, row_bits: int, col_ref_bits: int, ref_per_word: int):
         super().__init__(image, *args)
-        self.row_bits, self.col_ref_bits = row_bits, col_ref_bits
-        self.col_ptr_per_word, self.ref_per_word = col_ptr_per_word, ref_per_word
+        self.row_bits, self.col_ref_bits, self.ref_per_word = row_bits, col_ref_bits, ref_per_word
 
     @classmethod
     def from_dense(
         cls, weights: np.ndarray, weight_bits: int, params: MemoryParams, max_nnz: int | None = None
     ) -> PbCsrCsc:
         memories, args = cls._csr_memories(weights, weight_bits, params, max_nnz)
-        n_pre, n_post, _, mask, ptr_bits = args[:5]
+        n_pre, n_post, _, mask, ptr_bits, _, kp, _ = args
         wb = params.word_bits
         row_bits = bits_for(n_pre)
         ref_bits = row_bits + ptr_bits
-        kc = fields_per_word(ptr_bits, wb, "a column pointer")
         kr = fields_per_word(ref_bits, wb, "a column reference (row + entry)")
         entry_number = np.zeros(mask.shape, dtype=np.int64)
         entry_number[mask] = np.arange(int(mask.sum()))  # row-major order, as the entries are stored
@@ -209,21 +204,20 @@ class PbCsrCsc(PbCsr):
         refs = (rows.astype(np.uint64) << np.uint64(ptr_bits)) | entry_number[rows, cols].astype(np.uint64)
         nnz = refs.size
         memories["col_pointers"] = Memory(
-            "col_pointers", wb, pack_fields(col_starts, ptr_bits, kc), 0, (n_post + 1) * ptr_bits
+            "col_pointers", wb, pack_fields(col_starts, ptr_bits, kp), 0, (n_post + 1) * ptr_bits
         )
         memories["col_entries"] = Memory(
             "col_entries", wb, pack_fields(refs, ref_bits, kr, max(1, math.ceil(nnz / kr))), 0, nnz * ref_bits
         )
         image = MemoryImage({name: m.place(params) for name, m in memories.items()})
-        return cls(image, *args, row_bits=row_bits, col_ref_bits=ref_bits, col_ptr_per_word=kc, ref_per_word=kr)
+        return cls(image, *args, row_bits=row_bits, col_ref_bits=ref_bits, ref_per_word=kr)
 
     def _col_pointer(self, j: int, mem: TracedMemories) -> int:
-        word, slot = divmod(j, self.col_ptr_per_word)
-        return get_field(mem.read("col_pointers", word), slot, self.ptr_bits)
+        # Column pointers have the row pointers' width, so they pack alike.
+        return mem.read_field("col_pointers", j, self.ptr_per_word, self.ptr_bits)
 
     def _col_ref(self, k: int, mem: TracedMemories) -> tuple[int, int]:
-        word, slot = divmod(k, self.ref_per_word)
-        raw = get_field(mem.read("col_entries", word), slot, self.col_ref_bits)
+        raw = mem.read_field("col_entries", k, self.ref_per_word, self.col_ref_bits)
         return raw >> self.ptr_bits, raw & ((1 << self.ptr_bits) - 1)
 
     def backward_event(self, post: int, mem: TracedMemories) -> Pairs:
@@ -248,6 +242,5 @@ class PbCsrCsc(PbCsr):
             **super().rtl_params(),
             "row_bits": self.row_bits,
             "col_ref_bits": self.col_ref_bits,
-            "col_ptr_per_word": self.col_ptr_per_word,
             "ref_per_word": self.ref_per_word,
         }

@@ -22,7 +22,7 @@ from ..rtl.verify import compare, make_stimulus, run_tool, simulate
 from ..tools import discover
 from ..workloads import OPERATIONS
 from .energy_model import build_energy_model, dynamic, window_energy
-from .energy_table import FEATURES
+from .energy_table import FEATURES, op_means
 from .gatelevel import (
     activity_module,
     build_gate_sim,
@@ -85,7 +85,6 @@ def _cycle_energy(cfg, design, ctx, run_cmd, model, n_macros, period_s, work: Pa
     """Dynamic energy of an idle cycle (after the image is loaded, no events: what clock gating
     removes) against the mean cycle of each operation's event windows."""
     stim = make_stimulus(cfg, design, cfg["characterization"]["densities"][0], 0, ("forward",), purpose="idle")
-    stim.events = []
     out_file = simulate(run_cmd, ctx, stim, work, f"+idle={IDLE_CYCLES}", f"+activity={work / 'activity.txt'}")
     samples = parse_activity((work / "activity.txt").read_text(), n_macros)
     # The samples: one at time 0, the baseline after the image is loaded, the end of the idle window.
@@ -100,13 +99,9 @@ def _cycle_energy(cfg, design, ctx, run_cmd, model, n_macros, period_s, work: Pa
         raise RuntimeError(f"{design.name}: the SRAM was accessed in an idle window")
     per_op = {}
     for op in OPERATIONS:
-        windows = [w for r in runs if r["operation"] == op for w in r["windows"]]
-        cycles = sum(w["cycles"] for w in windows)
-        if cycles:
-            per_op[op] = {
-                "logic_j": sum(w["internal_j"] + w["switching_j"] for w in windows) / cycles,
-                "sram_j": sum(w["sram_read_j"] + w["sram_write_j"] for w in windows) / cycles,
-            }
+        means = op_means(runs, op, per="cycles")
+        if means:
+            per_op[op] = {"logic_j": means["logic_j"], "sram_j": means["sram_j"]}
     return {
         "idle_cycles": IDLE_CYCLES,
         "idle_logic_j": (idle["internal_j"] + idle["switching_j"]) / IDLE_CYCLES,

@@ -8,16 +8,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from ..workloads import OPERATIONS
-
-
-def _per_event(char: dict, op: str) -> tuple[float | None, float | None]:
-    """Dynamic logic energy (J) and cycles per event of one operation, over all its windows."""
-    windows = [w for r in char["runs"] if r["operation"] == op for w in r["windows"]]
-    events = sum(w["events"] for w in windows)
-    if not events:
-        return None, None
-    logic = sum(w["internal_j"] + w["switching_j"] for w in windows)
-    return logic / events, sum(w["cycles"] for w in windows) / events
+from .energy_table import op_means
 
 
 def gating_table(gated: Iterable[dict], ungated: Iterable[dict]) -> pd.DataFrame:
@@ -34,8 +25,9 @@ def gating_table(gated: Iterable[dict], ungated: Iterable[dict]) -> pd.DataFrame
         for op in OPERATIONS:
             if op not in g["active"] or op not in u["active"]:
                 continue
-            e_g, cyc_g = _per_event(char, op)
-            e_u, cyc_u = _per_event(ref, op)
+            mine, theirs = op_means(char["runs"], op), op_means(ref["runs"], op)
+            e_g, cyc_g = mine["logic_j"], mine["cycles"]
+            e_u, cyc_u = theirs["logic_j"], theirs["cycles"]
             rows.append(
                 {
                     "design": name,

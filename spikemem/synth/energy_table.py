@@ -186,6 +186,21 @@ def _op_windows(chars: list[dict], op: str) -> list[dict]:
     return [w for c in chars for r in c["runs"] if r["operation"] == op for w in r["windows"]]
 
 
+def op_means(runs: list[dict], op: str, per: str = "events") -> dict[str, float] | None:
+    """Logic energy, SRAM energy (J), word reads and cycles of one operation's activity windows,
+    per event (``per="events"``) or per cycle (``per="cycles"``); None where it has none."""
+    windows = [w for r in runs if r["operation"] == op for w in r["windows"]]
+    n = sum(w[per] for w in windows)
+    if not n:
+        return None
+    return {
+        "logic_j": sum(map(logic_energy, windows)) / n,
+        "sram_j": sum(map(sram_energy, windows)) / n,
+        "word_reads": sum(w["word_reads"] for w in windows) / n,
+        "cycles": sum(w["cycles"] for w in windows) / n,
+    }
+
+
 def sram_per_access(chars: list[dict], windows: list[dict]) -> tuple[tuple[float, float], str, str]:
     """Energy per SRAM word read and written of a group of designs: ``((read_j, write_j), macros, how)``.
 

@@ -9,20 +9,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from ..workloads import OPERATIONS
-
-
-def _per_event(char: dict, op: str) -> dict | None:
-    windows = [w for r in char["runs"] if r["operation"] == op for w in r["windows"]]
-    events = sum(w["events"] for w in windows)
-    if not events:
-        return None
-    total = {k: sum(w[k] for w in windows) for k in ("internal_j", "switching_j", "sram_read_j", "sram_write_j")}
-    return {
-        "logic_pj": (total["internal_j"] + total["switching_j"]) / events * 1e12,
-        "sram_pj": (total["sram_read_j"] + total["sram_write_j"]) / events * 1e12,
-        "word_reads": sum(w["word_reads"] for w in windows) / events,
-        "cycles": sum(w["cycles"] for w in windows) / events,
-    }
+from .energy_table import op_means
 
 
 def _memory(char: dict) -> dict:
@@ -47,10 +34,10 @@ def variant_table(main: Iterable[dict], variants: Iterable[dict]) -> pd.DataFram
         ref = by_name[name]
         m, v = _memory(ref), _memory(var)
         for op in OPERATIONS:
-            a, b = _per_event(ref, op), _per_event(var, op)
+            a, b = op_means(ref["runs"], op), op_means(var["runs"], op)
             if a is None or b is None:
                 continue
-            dyn_a, dyn_b = a["logic_pj"] + a["sram_pj"], b["logic_pj"] + b["sram_pj"]
+            dyn_a, dyn_b = (a["logic_j"] + a["sram_j"]) * 1e12, (b["logic_j"] + b["sram_j"]) * 1e12
             rows.append(
                 {
                     "design": name,
@@ -61,10 +48,10 @@ def variant_table(main: Iterable[dict], variants: Iterable[dict]) -> pd.DataFram
                     "main_dynamic_pj": dyn_a,
                     "variant_dynamic_pj": dyn_b,
                     "variant_over_main": dyn_b / dyn_a if dyn_a else None,
-                    "main_sram_pj": a["sram_pj"],
-                    "variant_sram_pj": b["sram_pj"],
-                    "main_logic_pj": a["logic_pj"],
-                    "variant_logic_pj": b["logic_pj"],
+                    "main_sram_pj": a["sram_j"] * 1e12,
+                    "variant_sram_pj": b["sram_j"] * 1e12,
+                    "main_logic_pj": a["logic_j"] * 1e12,
+                    "variant_logic_pj": b["logic_j"] * 1e12,
                     "main_word_reads": a["word_reads"],
                     "variant_word_reads": b["word_reads"],
                     "main_cycles": a["cycles"],

@@ -23,10 +23,10 @@ run: setup
 	snakemake --cores $(CORES) all
 
 # chromium for the report check; slurm + munge for the one-node cluster of the SLURM test.
-# --dist loadgroup keeps the tests that share the small run on one worker (it is built once).
+# -rs lists every skip with its reason. --dist loadgroup keeps the tests that share the small run on one worker (it is built once).
 test: setup
-	bash scripts/install_system_tools.sh chromium slurmctld slurmd slurm-client munge
-	python -m pytest -q -n 2 --dist loadgroup
+	bash scripts/install_system_tools.sh --optional chromium slurmctld slurmd slurm-client munge
+	python -m pytest -q -rs -n 2 --dist loadgroup
 
 lint: setup
 	ruff check . && snakemake --lint

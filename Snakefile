@@ -12,12 +12,12 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 
 from snakemake.utils import min_version, validate
 
+from spikemem.code_dependencies import rule_code
 from spikemem.config import validate_config, variant_designs
 from analysis.report import FIGURES as REPORT_FIGURES
 from spikemem.workflow import (
     design_names,
     design_templates,
-    encoding_module,
     slice_by_variant,
     sync_config_slices,
     variant_option,
@@ -48,8 +48,9 @@ GATING_REFERENCES = CFG["clock_gating"]["reference_designs"]
 MEMORY_VARIANTS = [(v, d) for v, d in variant_designs(CFG) if v.startswith("mem_")]
 
 SPIKEMEM = "python -m spikemem"
-# Every rule logs its command's output; on failure its shell command prints the log's path and
-# last lines to stderr, so a yosys, sta or simulator failure is readable in the Snakemake error.
+# Every rule logs its command's output to its log file; the workflow profile (profiles/default)
+# turns on Snakemake's --show-failed-logs, so a failed job's log is printed with its error.
+# Every rule's code= input is its stage's project modules (spikemem/code_dependencies.py).
 ENV = "../envs/spikemem.yaml"  # relative to rules/
 
 

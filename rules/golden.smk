@@ -4,7 +4,7 @@
 rule golden:
     input:
         config=RESOLVED,
-        model=encoding_module,
+        code=rule_code("golden"),
     output:
         "results/golden/{design}/golden.json",
     log:
@@ -16,12 +16,13 @@ rule golden:
     conda:
         ENV
     shell:
-        "{params.cli} golden --config {input.config} --design {wildcards.design} --out {output} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
+        "{params.cli} golden --config {input.config} --design {wildcards.design} --out {output} > {log} 2>&1"
 
 
 rule storage_bits:
     input:
-        expand("results/golden/{design}/golden.json", design=DESIGNS),
+        images=expand("results/golden/{design}/golden.json", design=DESIGNS),
+        code=rule_code("storage_bits"),
     output:
         "results/golden/storage_bits.csv",
     log:
@@ -31,4 +32,4 @@ rule storage_bits:
     conda:
         ENV
     shell:
-        "{params.cli} tabulate-golden --out {output} {input} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
+        "{params.cli} tabulate-golden --out {output} {input.images} > {log} 2>&1"

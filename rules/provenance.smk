@@ -2,6 +2,8 @@
 
 
 rule doctor:
+    input:
+        code=rule_code("doctor"),
     output:
         "results/provenance/tools.json",
     log:
@@ -11,13 +13,13 @@ rule doctor:
     conda:
         ENV
     shell:
-        "{params.cli} doctor --out {output} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
+        "{params.cli} doctor --out {output} > {log} 2>&1"
 
 
 rule pdk_check:
     input:
         config=RESOLVED,
-        pdk_config=f"pdk_configs/{CFG['pdk']}.yaml",
+        code=rule_code("pdk_check"),
     output:
         "results/provenance/pdk.json",
     log:
@@ -27,4 +29,4 @@ rule pdk_check:
     conda:
         ENV
     shell:
-        "{params.cli} pdk check --config {input.config} --out {output} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
+        "{params.cli} pdk check --config {input.config} --out {output} > {log} 2>&1"

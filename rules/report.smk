@@ -6,7 +6,7 @@ rule network_energy:
         config=ALL_CONFIG,
         table="results/energy/energy_table.csv",
         runs=expand("results/snn/runs/{run}/metrics.json", run=SNN_RUNS),
-        code="spikemem/network_energy.py",
+        code=rule_code("network_energy"),
     output:
         networks="results/energy/network_energy.csv",
         layers="results/energy/network_layers.csv",
@@ -25,7 +25,7 @@ rule network_energy:
         ENV
     shell:
         "{params.cli} energy --config {input.config} --table {input.table} --out-dir results/energy "
-        "{input.runs} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
+        "{input.runs} > {log} 2>&1"
 
 
 rule report:
@@ -44,13 +44,7 @@ rule report:
         tools="results/provenance/tools.json",
         pdk="results/provenance/pdk.json",
         config=ALL_CONFIG,
-        code=[
-            "analysis/report.py",
-            "analysis/claims.py",
-            "analysis/paper_claims.yaml",
-            "analysis/hardware_tables.py",
-            "templates/report/index.html.j2",
-        ],
+        code=rule_code("report"),
     output:
         html="results/report/index.html",
         claims="results/report/claims.csv",
@@ -67,4 +61,4 @@ rule report:
     conda:
         ENV
     shell:
-        "python -m analysis report --results results --out-dir results/report > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
+        "python -m analysis report --results results --out-dir results/report > {log} 2>&1"

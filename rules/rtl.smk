@@ -21,8 +21,7 @@ rule rtl_render:
         config=variant_config,
         templates=design_templates,
         shared=SHARED_RTL_TEMPLATES,
-        model=encoding_module,
-        code="spikemem/rtl/render.py",
+        code=rule_code("rtl_render"),
     output:
         "results/rtl{variant}/{design}/manifest.json",
     log:
@@ -35,14 +34,14 @@ rule rtl_render:
         ENV
     shell:
         "{params.cli} rtl render --config {input.config} --design {wildcards.design} {params.variant} "
-        "--out-dir {params.out_dir} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
+        "--out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule rtl_verify:
     input:
         config=variant_config,
         manifest="results/rtl{variant}/{design}/manifest.json",
-        code="spikemem/rtl/verify.py",
+        code=rule_code("rtl_verify"),
     output:
         "results/verify{variant}/{design}.json",
     log:
@@ -62,12 +61,13 @@ rule rtl_verify:
         ENV
     shell:
         "{params.cli} rtl verify --config {input.config} --design {wildcards.design} {params.variant} "
-        "--rtl-dir {params.rtl_dir} --work-dir {params.work_dir} --out {output} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
+        "--rtl-dir {params.rtl_dir} --work-dir {params.work_dir} --out {output} > {log} 2>&1"
 
 
 rule verify_summary:
     input:
-        expand("results/verify/{design}.json", design=DESIGNS),
+        reports=expand("results/verify/{design}.json", design=DESIGNS),
+        code=rule_code("verify_summary"),
     output:
         "results/verify/summary.csv",
     log:
@@ -77,4 +77,4 @@ rule verify_summary:
     conda:
         ENV
     shell:
-        "{params.cli} tabulate-verify --out {output} {input} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
+        "{params.cli} tabulate-verify --out {output} {input.reports} > {log} 2>&1"

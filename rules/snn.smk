@@ -6,7 +6,7 @@ SNN_RUNS = expand("w{wb}-s{seed}", wb=CFG["snn"]["weight_bits"], seed=CFG["snn"]
 rule snn_data:
     input:
         config=SNN_CONFIG,
-        code="spikemem/snn/data.py",
+        code=rule_code("snn_data"),
     output:
         inputs="results/snn/data/inputs.npy",
         target="results/snn/data/target.npy",
@@ -18,7 +18,7 @@ rule snn_data:
     conda:
         ENV
     shell:
-        "{params.cli} snn data --config {input.config} --out-dir results/snn/data > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
+        "{params.cli} snn data --config {input.config} --out-dir results/snn/data > {log} 2>&1"
 
 
 rule snn_train:
@@ -26,7 +26,7 @@ rule snn_train:
         config=SNN_CONFIG,
         inputs=rules.snn_data.output.inputs,
         target=rules.snn_data.output.target,
-        code=["spikemem/snn/network.py", "spikemem/snn/train.py", "spikemem/snn/quant.py"],
+        code=rule_code("snn_train"),
     output:
         curve="results/snn/runs/w{wb}-s{seed}/curve.csv",
         events="results/snn/runs/w{wb}-s{seed}/events.csv",
@@ -52,12 +52,13 @@ rule snn_train:
     shell:
         "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} "
         "{params.cli} snn train --config {input.config} --weight-bits {wildcards.wb} --seed {wildcards.seed} "
-        "--data-dir results/snn/data --out-dir {params.out_dir} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
+        "--data-dir results/snn/data --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule snn_summary:
     input:
-        expand("results/snn/runs/{run}/metrics.json", run=SNN_RUNS),
+        metrics=expand("results/snn/runs/{run}/metrics.json", run=SNN_RUNS),
+        code=rule_code("snn_summary"),
     output:
         "results/snn/summary.csv",
     log:
@@ -67,14 +68,14 @@ rule snn_summary:
     conda:
         ENV
     shell:
-        "{params.cli} snn summary --out {output} {input} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
+        "{params.cli} snn summary --out {output} {input.metrics} > {log} 2>&1"
 
 
 rule snn_data_figures:
     input:
         inputs=rules.snn_data.output.inputs,
         target=rules.snn_data.output.target,
-        code="analysis/snn_figures.py",
+        code=rule_code("snn_data_figures"),
     output:
         inputs="results/snn/data/inputs.png",
         target="results/snn/data/target.png",
@@ -84,14 +85,14 @@ rule snn_data_figures:
         ENV
     shell:
         "python -m analysis snn-data --data-dir results/snn/data --inputs-png {output.inputs} "
-        "--target-png {output.target} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
+        "--target-png {output.target} > {log} 2>&1"
 
 
 rule snn_run_figure:
     input:
         metrics="results/snn/runs/w{wb}-s{seed}/metrics.json",
         target=rules.snn_data.output.target,
-        code="analysis/snn_figures.py",
+        code=rule_code("snn_run_figure"),
     output:
         "results/snn/runs/w{wb}-s{seed}/training.png",
     log:
@@ -104,4 +105,4 @@ rule snn_run_figure:
     conda:
         ENV
     shell:
-        "python -m analysis snn-run --run-dir {params.run_dir} --target {input.target} --out {output} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
+        "python -m analysis snn-run --run-dir {params.run_dir} --target {input.target} --out {output} > {log} 2>&1"

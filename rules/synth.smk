@@ -6,13 +6,7 @@ rule characterize:
         config=variant_config,
         manifest="results/rtl{variant}/{design}/manifest.json",
         verified="results/verify{variant}/{design}.json",
-        code=[
-            "spikemem/synth/characterize.py",
-            "spikemem/synth/sc_flow.py",
-            "spikemem/synth/energy_model.py",
-            "spikemem/synth/gatelevel.py",
-            "spikemem/golden.py",
-        ],
+        code=rule_code("characterize"),
     output:
         "results/synth{variant}/{design}/characterization.json",
     log:
@@ -33,14 +27,14 @@ rule characterize:
     shell:
         "{params.cli} characterize --config {input.config} --design {wildcards.design} {params.variant} "
         "--rtl-dir {params.rtl_dir} --work-dir {params.work_dir} --cache-dir results/synth/cache "
-        "--out {output} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
+        "--out {output} > {log} 2>&1"
 
 
 rule energy_table:
     input:
         config=RESOLVED,
         chars=expand("results/synth/{design}/characterization.json", design=DESIGNS),
-        code="spikemem/synth/energy_table.py",
+        code=rule_code("energy_table"),
     output:
         table="results/energy/energy_table.csv",
         schema="results/energy/energy_table.schema.json",
@@ -52,7 +46,7 @@ rule energy_table:
     conda:
         ENV
     shell:
-        "{params.cli} energy-table --config {input.config} --out {output.table} {input.chars} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
+        "{params.cli} energy-table --config {input.config} --out {output.table} {input.chars} > {log} 2>&1"
 
 
 
@@ -60,6 +54,7 @@ rule clock_gating_table:
     input:
         gated=expand("results/synth/{design}/characterization.json", design=GATING_REFERENCES),
         ungated=expand("results/synth-ungated/{design}/characterization.json", design=GATING_REFERENCES),
+        code=rule_code("clock_gating_table"),
     output:
         "results/synth/clock_gating.csv",
     log:
@@ -69,13 +64,14 @@ rule clock_gating_table:
     conda:
         ENV
     shell:
-        "{params.cli} tabulate-gating --out {output} --gated {input.gated} --ungated {input.ungated} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
+        "{params.cli} tabulate-gating --out {output} --gated {input.gated} --ungated {input.ungated} > {log} 2>&1"
 
 
 rule memory_variants_table:
     input:
         main=[f"results/synth/{d}/characterization.json" for v, d in MEMORY_VARIANTS],
         variants=[f"results/synth-{v}/{d}/characterization.json" for v, d in MEMORY_VARIANTS],
+        code=rule_code("memory_variants_table"),
     output:
         "results/synth/memory_variants.csv",
     log:
@@ -85,4 +81,4 @@ rule memory_variants_table:
     conda:
         ENV
     shell:
-        "{params.cli} tabulate-variants --out {output} --main {input.main} --variants {input.variants} > {log} 2>&1 || (echo failed, last lines of {log}: >&2; tail -n 25 {log} >&2; exit 1)"
+        "{params.cli} tabulate-variants --out {output} --main {input.main} --variants {input.variants} > {log} 2>&1"

@@ -106,3 +106,16 @@ def test_design_variants(root):
         apply_variant(cfg, "mem_nothing")
     pairs = variant_designs(cfg)
     assert ("ungated", "pb_bmp-fc16x16-w4") in pairs and ("mem_w32_narrow_macro", "crossbar-fc32x32-w4") in pairs
+
+
+def test_conda_environment_lists_every_runtime_dependency(root):
+    """envs/spikemem.yaml (the --use-conda route) installs what pyproject.toml's runtime needs,
+    at the same version bounds."""
+    import tomllib
+
+    import yaml
+
+    wanted = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    env = yaml.safe_load((root / "envs/spikemem.yaml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    assert sorted(pip) == sorted(wanted)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,9 +19,6 @@ DESIGN = "pb_bmp-fc8x8-w2"
 CHAR = f"results/synth/{DESIGN}/characterization.json"
 TRAIN = "results/snn/runs/w2-s0/metrics.json"
 CURVE = "results/snn/runs/w2-s0/curve.csv"
-TOOLS = all(shutil.which(t) for t in ("iverilog", "vvp", "sta"))
-
-
 def workflow(root: Path, where: Path) -> Path:
     wf = copy_workflow(root, where)
     # Long enough training that it can be caught in the middle.
@@ -86,7 +82,7 @@ def in_training(wf: Path) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.tools
-@pytest.mark.skipif(not TOOLS, reason="needs iverilog and OpenSTA")
+@pytest.mark.requires("iverilog", "vvp", "sta")
 def test_interrupted_and_repeated_runs_give_identical_results(root, tmp_path):
     reference = workflow(root, tmp_path / "reference")
     out = snakemake(reference, CHAR, TRAIN)

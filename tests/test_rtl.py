@@ -11,8 +11,7 @@ from spikemem.config import designs, load_config
 from spikemem.encodings import REGISTRY
 from spikemem.rtl.stage import render_stage, verify_stage
 
-TOOLS = all(shutil.which(t) for t in ("iverilog", "vvp", "verilator"))
-pytestmark = [pytest.mark.tools, pytest.mark.skipif(not TOOLS, reason="needs iverilog and verilator")]
+pytestmark = [pytest.mark.tools, pytest.mark.requires("iverilog", "vvp", "verilator")]
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import import_or_unavailable
 
 from spikemem.snn.data import input_spikes, target_raster
 from spikemem.snn.network import LifConstants
@@ -13,8 +14,8 @@ from spikemem.snn.van_rossum import KERNEL_DECAY, TAU, van_rossum, van_rossum_an
 
 
 def test_van_rossum_matches_elephant():
-    neo = pytest.importorskip("neo")
-    pq = pytest.importorskip("quantities")
+    neo = import_or_unavailable("neo")
+    pq = import_or_unavailable("quantities")
     from elephant.spike_train_dissimilarity import van_rossum_distance
 
     rng = np.random.default_rng(7)

@@ -3,7 +3,6 @@ whole chain on one small design per encoding, and the cost-model fit."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 
@@ -13,8 +12,6 @@ import pytest
 from spikemem.config import designs, load_config
 from spikemem.encodings import REGISTRY
 from spikemem.synth.energy_table import COEFFICIENTS, build_table
-
-TOOLS = all(shutil.which(t) for t in ("iverilog", "vvp", "sta"))
 
 
 def test_yosys_frontend_version_and_tcl(tmp_path):
@@ -52,9 +49,8 @@ def liberty_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("liberty")
 
 
-def test_sram_access_energy_comes_from_the_macro_liberty(pdk_root_env, liberty_cache):
-    if not pdk_root_env:
-        pytest.skip("no PDK")
+def test_sram_access_energy_comes_from_the_macro_liberty(pdk, liberty_cache):
+    pdk_root_env = pdk
     from pathlib import Path
 
     from spikemem.synth.liberty_model import load_library, sram_access_energy
@@ -101,7 +97,7 @@ def test_energy_model_on_a_hand_checked_netlist():
 
 @pytest.mark.slow
 @pytest.mark.tools
-@pytest.mark.skipif(not TOOLS, reason="needs iverilog and OpenSTA")
+@pytest.mark.requires("iverilog", "vvp", "sta")
 @pytest.mark.parametrize("encoding", sorted(REGISTRY))
 def test_whole_chain_on_a_small_design(root, tmp_path, liberty_cache, encoding):
     from spikemem.rtl.stage import render_stage

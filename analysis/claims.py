@@ -128,6 +128,19 @@ def evaluate(
     raise ValueError(f"claim {claim['id']}: unknown form {form!r}")
 
 
+def _claim_rows(claim: Mapping, df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of an energy claim's table that the claim compares (both sides)."""
+    if claim["form"] == "reduction":
+        wb, _ = _claim_width(claim, df)
+        picks = [_pick(df, claim["table"], e, wb) for e in (claim["encoding"], claim["reference"])]
+    else:
+        picks = [
+            _pick(df, claim["table"], claim["encoding"], int(claim["weight_bits"])),
+            _pick(df, claim["table"], claim["reference"], int(claim["reference_bits"])),
+        ]
+    return pd.concat(picks)
+
+
 def real_time_feasible(claim: Mapping, results: Path) -> bool | None:
     """Whether the events of every row the claim compares fit in the real-time model's sample time
     at the configured clock (None where the rows do not say): where they do not, the real-time
@@ -137,15 +150,34 @@ def real_time_feasible(claim: Mapping, results: Path) -> bool | None:
     df = _read(results, claim["table"])
     if "real_time_feasible" not in df:
         return None
-    if claim["form"] == "reduction":
-        wb, _ = _claim_width(claim, df)
-        picks = [_pick(df, claim["table"], e, wb) for e in (claim["encoding"], claim["reference"])]
-    else:
-        picks = [
-            _pick(df, claim["table"], claim["encoding"], int(claim["weight_bits"])),
-            _pick(df, claim["table"], claim["reference"], int(claim["reference_bits"])),
-        ]
-    return bool(all(p.real_time_feasible.astype(bool).all() for p in picks))
+    return bool(_claim_rows(claim, df).real_time_feasible.astype(bool).all())
+
+
+def _joined(values) -> str:
+    """The ;-separated items of several cells, each once, shortest (smallest shape) first."""
+    items = {t for v in values if isinstance(v, str) for t in v.split(";") if t}
+    return ";".join(sorted(items, key=lambda t: (len(t), t)))
+
+
+def claim_basis(claim: Mapping, results: Path) -> dict:
+    """How our value of a claim was obtained: ``measured_by`` (a fitted energy model extrapolated
+    to the claim's layers, or trained networks), the sizes the model was fitted on and validated at,
+    whether any energy-table row it used is flagged (and for which operations), and the widest 95 %
+    confidence interval of the sampled per-event costs of its operations (0: exact means)."""
+    if claim["form"] == "retention":
+        return {"measured_by": "trained networks (van Rossum distance)", "model_flagged": False}
+    rows = _claim_rows(claim, _read(results, claim["table"]))
+    fitted = _joined(rows.get("model_fitted_on", []))
+    ci = [rows[f"{op}_ci95_rel"].max() for op in claim["operations"] if f"{op}_ci95_rel" in rows]
+    return {
+        "measured_by": f"energy model fitted on {fitted or 'unknown sizes'} at gate level, extrapolated to the "
+        "claim's layers",
+        "model_fitted_on": fitted,
+        "model_validated_at": _joined(rows.get("model_validated_at", [])),
+        "model_flagged": bool(rows["table_flagged"].any()) if "table_flagged" in rows else None,
+        "model_flagged_ops": _joined(rows.get("table_flagged_ops", [])),
+        "sampling_ci95_rel": float(max(ci)) if ci else math.nan,
+    }
 
 
 def _energy_claim(claim: Mapping) -> bool:
@@ -193,6 +225,7 @@ def claims_table(results: Path, claims: list[dict] | None = None) -> pd.DataFram
                 row["ours_throughput"] = row["ours_real_time"] = value
                 for t in SHARED_TIMES_S:
                     row[_shared_col(t)] = value
+            row.update(claim_basis(claim, results))
         except (MissingInput, KeyError) as e:
             row["status"], row["reason"] = "missing", str(e).strip("'\"")
             if isinstance(e, KeyError):

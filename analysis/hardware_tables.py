@@ -95,8 +95,10 @@ def layer_comparison(fc_sweeps: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     wide = df.pivot_table(index="density", columns="encoding", values="forward_backward_j")
     bits = df.pivot_table(index="density", columns="encoding", values="bits")
     out = pd.DataFrame({"density": wide.index, "weight bits": int(df.weight_bits.iloc[0])})
+    flagged = set(df[df.table_flagged.astype(bool)].encoding) if "table_flagged" in df else set()
     for enc in wide.columns:
-        out[f"{_label(enc)} (J)"] = wide[enc].to_numpy()
+        # A warning sign where a flagged energy-table row priced the encoding (see the energy table).
+        out[f"{_label(enc)} (J){' ⚠' if enc in flagged else ''}"] = wide[enc].to_numpy()
         if "crossbar" in wide and enc != "crossbar":
             out[f"{_label(enc)} / Crossbar"] = (wide[enc] / wide["crossbar"]).to_numpy()
         out[f"{_label(enc)} bits"] = bits[enc].to_numpy()
@@ -140,5 +142,72 @@ def conv_comparison(conv_sweep: Path) -> pd.DataFrame:
             }
             if not base.empty:
                 row["backward + update / PB-CSR"] = r.backward_update_j / base.backward_update_j.iloc[0]
+            if "table_flagged_ops" in r:
+                row["flagged model rows (ops)"] = r.table_flagged_ops if isinstance(r.table_flagged_ops, str) else ""
+            if "backward_ci95_rel" in r:
+                row["sampled costs, 95 % (widest op)"] = max(
+                    r[f"{op}_ci95_rel"] for op in ("forward", "backward", "update")
+                )
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def model_validation(table: pd.DataFrame) -> pd.DataFrame:
+    """Where the energy model was checked against direct gate-level runs it was not fitted on:
+    per encoding, width and operation of every group with a validation design, the fitted sizes,
+    the held-out size and the much larger validation size, each with the largest relative error of
+    the total dynamic energy and of the logic energy alone (the fitted part; the SRAM term is exact)."""
+    if "validation_design" not in table:
+        return pd.DataFrame({"status": ["no validation designs in the energy table"]})
+    df = table[table.validation_design.notna()]
+    if df.empty:
+        return pd.DataFrame({"status": ["no validation designs configured (characterization.validation)"]})
+
+    def shapes(names: str) -> str:
+        return ", ".join(n.split("-")[1] for n in str(names).split(";"))
+
+    return pd.DataFrame(
+        {
+            "encoding": df.encoding.map(_label),
+            "weight bits": df.weight_bits,
+            "operation": df.operation,
+            "fitted on": df.fit_designs.map(shapes),
+            "held out": df.heldout_design.map(lambda n: shapes(n) if isinstance(n, str) else ""),
+            "held-out error, total": df.heldout_max_error,
+            "held-out error, logic": df.heldout_max_error_logic,
+            "validated at": df.validation_design.map(shapes),
+            "validation error, total": df.validation_max_error,
+            "validation error, logic": df.validation_max_error_logic,
+            "flagged": df.flagged,
+        }
+    ).reset_index(drop=True)
+
+
+def opensta_record(characterizations: list[dict]) -> pd.DataFrame:
+    """Our logic power beside OpenSTA's, per characterized design: a record, not a check.
+
+    Debian's OpenSTA (2.0.17) reads no VCD or SAIF, so its estimate propagates activity
+    vectorlessly from the input ports; ours counts every net's transitions. The two answer
+    different questions, so no tolerance is applied; the ratio is shown so a reader can see how far
+    a vectorless estimate is from the measured activity."""
+    rows = []
+    for c in characterizations:
+        x = c.get("cross_check", {})
+        ours, sta = x.get("ours_logic_power_w"), x.get("opensta_logic_power_w")
+        rows.append(
+            {
+                "design": c["design"]["name"],
+                "ours, logic power (W)": ours,
+                "OpenSTA vectorless (W)": sta,
+                "OpenSTA / ours": sta / ours if ours and sta is not None else None,
+            }
+        )
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return pd.DataFrame({"status": ["no characterizations"]})
+    ratio = df["OpenSTA / ours"].dropna()
+    summary = {
+        "design": f"all {len(df)} designs: median, min, max of OpenSTA / ours",
+        "OpenSTA / ours": f"{ratio.median():.3g} ({ratio.min():.3g} to {ratio.max():.3g})" if len(ratio) else "",
+    }
+    return pd.DataFrame([summary])

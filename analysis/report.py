@@ -340,6 +340,45 @@ NETWORK_COLUMNS = [
     "inference_leakage_real_time_j",
     "min_van_rossum",
 ]
+# Beside them: how certain each number is (widest sampling interval, flagged model rows).
+NETWORK_QUALITY = ["forward_ci95_rel", "backward_ci95_rel", "update_ci95_rel"]
+
+
+def network_table(path: Path):
+    """Mean over seeds per width and encoding, with the widest sampling interval and whether any
+    energy-table row that priced it is flagged (which operations)."""
+    import pandas as pd
+
+    df = pd.read_csv(path)
+    keys = ["weight_bits", "encoding"]
+    out = df.groupby(keys)[NETWORK_COLUMNS].mean()
+    quality = [c for c in NETWORK_QUALITY if c in df]
+    if quality:
+        out = out.join(df.groupby(keys)[quality].max())
+    if "table_flagged_ops" in df:
+        ops = df.groupby(keys).table_flagged_ops.agg(
+            lambda v: ";".join(sorted({o for x in v.dropna() for o in str(x).split(";") if o}))
+        )
+        out = out.join(ops.rename("flagged model rows (ops)"))
+    return out.reset_index()
+
+
+def provenance_summary(table, characterizations: list[dict]) -> dict:
+    """What is measured directly at gate level and what is a fitted-model extrapolation."""
+    fitted = sorted(
+        {n.split("-")[1] for v in table.fit_designs.dropna() for n in str(v).split(";")}, key=lambda t: (len(t), t)
+    )
+    validated = (
+        sorted({n.split("-")[1] for n in table.validation_design.dropna()}, key=lambda t: (len(t), t))
+        if "validation_design" in table
+        else []
+    )
+    return {
+        "designs": len(characterizations),
+        "fitted_sizes": ", ".join(fitted),
+        "validated_sizes": ", ".join(validated) or "none",
+        "flow_levels": ", ".join(sorted({c["flow_level"] for c in characterizations})) or "none",
+    }
 
 
 def claim_rows(claim_table) -> list[dict]:
@@ -395,6 +434,8 @@ def build(results: Path, out_dir: Path) -> None:
         gating_summary,
         layer_comparison,
         memory_variant_summary,
+        model_validation,
+        opensta_record,
         throughput_table,
     )
 
@@ -450,9 +491,12 @@ def build(results: Path, out_dir: Path) -> None:
         "sram_share",
         "heldout_max_error",
         "heldout_max_error_logic",
+        "validation_max_error",
+        "validation_max_error_logic",
         "flagged",
         "flow_level",
     ]
+    characterizations = [json.loads(p.read_text()) for p in sorted(results.glob("synth/*/characterization.json"))]
     layers, crossovers = layer_comparison(results / "energy/fc_sweeps.csv")
     gating_csv = results / "synth/clock_gating.csv"
     variants_csv = results / "synth/memory_variants.csv"
@@ -461,11 +505,10 @@ def build(results: Path, out_dir: Path) -> None:
         claims=claim_rows(claim_table),
         figures=[(k, images[k], captions[k]) for k in FIGURES if k in images],
         energy_table=table[[c for c in energy_cols if c in table.columns]].to_html(**fmt),
-        networks=pd.read_csv(results / "energy/network_energy.csv")
-        .groupby(["weight_bits", "encoding"])[NETWORK_COLUMNS]
-        .mean()
-        .reset_index()
-        .to_html(**fmt),
+        networks=network_table(results / "energy/network_energy.csv").to_html(**fmt, na_rep=""),
+        validation=model_validation(table).to_html(**fmt, na_rep=""),
+        opensta=opensta_record(characterizations).to_html(**fmt, na_rep=""),
+        provenance=provenance_summary(table, characterizations),
         sensitivity=sensitivity_table(out_dir / "sram_sensitivity.csv").to_html(**fmt),
         flips=flip_table(out_dir / "sram_sensitivity.csv").to_html(**fmt, na_rep=""),
         real_time_s=real_time_s,
@@ -473,8 +516,13 @@ def build(results: Path, out_dir: Path) -> None:
         manifest=manifest,
         flagged=int(table.flagged.sum()),
         heldout={
-            k: (f"{table[c].max():.1%}" if c in table and table[c].notna().any() else "none held out")
-            for k, c in (("total", "heldout_max_error"), ("logic", "heldout_max_error_logic"))
+            k: (f"{table[c].max():.1%}" if c in table and table[c].notna().any() else "none")
+            for k, c in (
+                ("total", "heldout_max_error"),
+                ("logic", "heldout_max_error_logic"),
+                ("validation_total", "validation_max_error"),
+                ("validation_logic", "validation_max_error_logic"),
+            )
         },
         rows=len(table),
         throughput=throughput_table(results / "verify/summary.csv").to_html(**fmt),

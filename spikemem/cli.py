@@ -211,17 +211,12 @@ def cmd_characterize(args: argparse.Namespace) -> int:
 
 
 def cmd_energy_table(args: argparse.Namespace) -> int:
-    from .config import design_by_name as by_name
-    from .synth.energy_table import build_table, capacity_bits, load_characterizations, write_table
+    from .synth.energy_table import energy_table_stage
 
-    cfg = load_config(args.config)
-    chars = load_characterizations(args.inputs)
-    golden = {c["design"]["name"]: capacity_bits(cfg, by_name(cfg, c["design"]["name"])) for c in chars}
-    table = build_table(chars, golden)
-    write_table(table, Path(args.out), chars, cfg)
-    flagged = table[table.flagged]
+    table = energy_table_stage(load_config(args.config), args.inputs, Path(args.out))
     print(
-        f"{len(table)} rows, {len(flagged)} flagged (held-out error, total or logic-only, > 10 % or no held-out size)"
+        f"{len(table)} rows, {int(table.flagged.sum())} flagged (held-out or validation error, total or logic-only, "
+        "> 10 % or no held-out size)"
     )
     return 0
 

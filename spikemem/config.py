@@ -112,6 +112,19 @@ def _check_semantics(cfg: dict) -> None:
             f"config key 'characterization.weight_bits': the trained widths {missing} (snn.weight_bits) need "
             "energy-table rows; characterize them too"
         )
+    val = cfg["characterization"]["validation"]
+    for k, size in enumerate(val["fc_sizes"]):
+        if size in cfg["characterization"]["fc_sizes"]:
+            raise ConfigError(
+                f"config key 'characterization.validation.fc_sizes[{k}]': {size} is a fitted size "
+                "(characterization.fc_sizes); a validation size must be one the model is not fitted on"
+            )
+    for k, wb in enumerate(val["weight_bits"]):
+        if wb not in cfg["characterization"]["weight_bits"]:
+            raise ConfigError(
+                f"config key 'characterization.validation.weight_bits[{k}]': {wb}-bit designs are not "
+                "characterized (characterization.weight_bits), so there is no model to validate"
+            )
     names = {d.name for d in designs(cfg)}
     _check_memory_variants(cfg, pdk, names)
     for k, name in enumerate(cfg["clock_gating"]["reference_designs"]):
@@ -233,7 +246,8 @@ class Design:
 
 
 def designs(cfg: Mapping) -> list[Design]:
-    """Every design the configuration characterizes, in a stable order."""
+    """Every design the configuration characterizes, in a stable order: the fitted designs, then
+    the validation designs (:func:`validation_designs`)."""
     ch = cfg["characterization"]
     out = []
     for enc in cfg["encodings"]["fc"]:
@@ -245,7 +259,27 @@ def designs(cfg: Mapping) -> list[Design]:
             g = ConvGeometry(**geom)
             for wb in ch["weight_bits"]:
                 out.append(Design(enc, "conv", wb, g.n_pre, g.n_post, g))
-    return out
+    return out + [d for d in validation_designs(cfg) if d not in out]
+
+
+def validation_designs(cfg: Mapping) -> list[Design]:
+    """The large FC designs of ``characterization.validation``: characterized at gate level to
+    check the energy model at the sizes it prices, never fitted on."""
+    val = cfg["characterization"].get("validation", {})
+    return [
+        Design(enc, "fc", wb, n_pre, n_post)
+        for enc in cfg["encodings"]["fc"]
+        for n_pre, n_post in val.get("fc_sizes", [])
+        for wb in val.get("weight_bits", [])
+    ]
+
+
+def characterization_events(cfg: Mapping, design: Design) -> int:
+    """Random events per operation and density of a design's gate-level characterization."""
+    ch = cfg["characterization"]
+    if design in validation_designs(cfg):
+        return ch["validation"]["events_per_operation"]
+    return ch["events_per_operation"]
 
 
 def design_by_name(cfg: Mapping, name: str) -> Design:

@@ -9,10 +9,14 @@ the paper) is logic plus SRAM:
 
 with ``S``, ``R``, ``W``, ``L`` the mean synapses, word reads, word writes and lookups (fields the
 controller steps through) per event and ``R_sram``, ``W_sram`` the word reads and writes of the
-memories held in SRAM macros, all measured by running sampled events through the golden model on
-*that* layer's memory image; the coefficients come from the energy table row (layer type,
-encoding, weight bits, operation). ``sram_scale`` (1 = the macro Liberty's value) scales the
-uncertain per-access SRAM energy and nothing else.
+memories held in SRAM macros, all counted by running events through the golden model on *that*
+layer's memory image, for events uniform over the layer's neurons (synapses, for updates): every
+possible event where that is cheap (:data:`EXACT_MAX_POSITIONS`; then the means are exact), else a
+sample, whose 95 % confidence interval on the priced energy per event is reported
+(``<op>_ci95_rel``). The coefficients come from the energy table row (layer type, encoding, weight
+bits, operation); a row flagged there (its model missed a held-out or validation design by more
+than 10 %) marks every energy priced with it (``table_flagged``). ``sram_scale`` (1 = the macro
+Liberty's value) scales the uncertain per-access SRAM energy and nothing else.
 
 Leakage is reported beside the dynamic energy, never folded into it, under named time models
 (:data:`LEAKAGE_MODELS`). Its power is the controller's plus the layer's own SRAM macros':
@@ -28,7 +32,6 @@ Leakage is reported beside the dynamic energy, never folded into it, under named
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -41,7 +44,14 @@ from .synth.energy_table import COEFFICIENTS, CYCLE_COEFFICIENTS, FEATURES, SRAM
 from .workloads import memory_params, rng_for
 
 OPS = ("forward", "backward", "update")
-SAMPLES = {"forward": 48, "backward": 6, "update": 48}
+# Sampled events per operation where not every event is run.
+SAMPLES = {"forward": 48, "backward": 16, "update": 96}
+# Every possible event is run (exact means) when the events' synapse positions (forward, backward:
+# events x the row or column walked; update: the stored synapses) stay under these: a 784 x 128 or
+# 700 x 400 forward pass is exact; column walks of such layers are sampled (PB-CSR's binary
+# searches make an exact backward pass take ~15 s per layer in the golden model).
+EXACT_MAX_POSITIONS = {"forward": 400_000, "backward": 20_000, "update": 5_000}
+Z_95 = 1.959964
 DT_S = 1e-3  # the network's time step (SPEC section 1: dt = 1 ms), the real-time model's clock
 LEAKAGE_MODELS = ("throughput", "real_time", "shared_time")
 LAYERS = ("hidden", "output")
@@ -77,33 +87,56 @@ def sram_memories(enc: Encoding) -> set[str]:
     return {name for name, m in enc.image.memories.items() if m.implementation == "sram"}
 
 
-def event_costs(enc: Encoding, op: str, rng: np.random.Generator, samples: int | None = None) -> dict:
-    """Mean synapses, word reads, word writes and lookups per event, and the word reads and writes
-    of the SRAM-held memories, from sampled golden-model events."""
-    n = samples or SAMPLES[op]
+def event_sample(enc: Encoding, op: str, rng: np.random.Generator, samples: int | None = None) -> dict:
+    """Per-event costs of ``op`` on ``enc``: every possible event where that is cheap (``exact``),
+    else ``samples`` (default :data:`SAMPLES`) drawn uniformly. ``features`` is events x
+    (FEATURES[1:] + SRAM_FEATURES): synapses, word reads and writes, lookups, SRAM reads and writes."""
     if op == "forward":
-        events = [(int(i),) for i in rng.integers(0, enc.n_pre, n)]
+        exact = samples is None and enc.n_pre * enc.n_post <= EXACT_MAX_POSITIONS[op]
+        idx = np.arange(enc.n_pre) if exact else rng.integers(0, enc.n_pre, samples or SAMPLES[op])
+        events = [(int(i),) for i in idx]
     elif op == "backward":
-        events = [(int(j),) for j in rng.integers(0, enc.n_post, n)]
+        exact = samples is None and enc.n_pre * enc.n_post <= EXACT_MAX_POSITIONS[op]
+        idx = np.arange(enc.n_post) if exact else rng.integers(0, enc.n_post, samples or SAMPLES[op])
+        events = [(int(j),) for j in idx]
     else:
         pre, post = np.nonzero(enc.connectivity())
-        pick = rng.integers(0, len(pre), n) if len(pre) else []
+        exact = samples is None and len(pre) <= EXACT_MAX_POSITIONS[op]
+        pick = np.arange(len(pre)) if exact else (rng.integers(0, len(pre), samples or SAMPLES[op]) if len(pre) else [])
         events = [(int(pre[k]), int(post[k]), 0) for k in pick]  # delta 0: the access pattern only
+    names = (*FEATURES[1:], *SRAM_FEATURES)
     if not events:
-        return {**dict.fromkeys((*FEATURES[1:], *SRAM_FEATURES), 0.0), "samples": 0}
+        return {"features": np.zeros((0, len(names))), "names": names, "exact": exact}
     outputs, counts = run_events(enc, op, events)
-    total = sum((Counter(event_features(op, o, c)) for o, c in zip(outputs, counts, strict=True)), Counter())
     in_sram = sram_memories(enc)
-    accesses = sum(counts, Counter())
-    sram = {
-        "sram_reads": sum(v for k, v in accesses.items() if k.endswith(".R") and k[:-2] in in_sram),
-        "sram_writes": sum(v for k, v in accesses.items() if k.endswith(".W") and k[:-2] in in_sram),
-    }
-    return {
-        **{name: total[name] / len(events) for name in FEATURES[1:]},
-        **{name: sram[name] / len(events) for name in SRAM_FEATURES},
-        "samples": len(events),
-    }
+    rows = []
+    for o, c in zip(outputs, counts, strict=True):
+        f = event_features(op, o, c)
+        reads = sum(v for k, v in c.items() if k.endswith(".R") and k[:-2] in in_sram)
+        writes = sum(v for k, v in c.items() if k.endswith(".W") and k[:-2] in in_sram)
+        rows.append([*(f[n] for n in FEATURES[1:]), reads, writes])
+    return {"features": np.array(rows, dtype=float), "names": names, "exact": exact}
+
+
+def event_costs(enc: Encoding, op: str, rng: np.random.Generator, samples: int | None = None) -> dict:
+    """Mean synapses, word reads, word writes and lookups per event, and the word reads and writes
+    of the SRAM-held memories, from the golden model (:func:`event_sample`)."""
+    s = event_sample(enc, op, rng, samples)
+    x = s["features"]
+    means = x.mean(axis=0) if len(x) else np.zeros(len(s["names"]))
+    return {**dict(zip(s["names"], map(float, means), strict=True)), "samples": len(x), "exact": s["exact"]}
+
+
+def energy_ci95_rel(row: pd.Series, sample: Mapping) -> float:
+    """Relative half-width of the 95 % confidence interval of the mean dynamic energy per event
+    (logic + SRAM at the Liberty's value) of a sample; 0 where every event was run."""
+    x = sample["features"]
+    if sample["exact"] or len(x) < 2:
+        return 0.0 if sample["exact"] else float("nan")
+    coef = np.array([*(row[c] for c in COEFFICIENTS[1:]), *(row[c] for c in SRAM_COEFFICIENTS)])
+    e = row[COEFFICIENTS[0]] + x @ coef
+    mean = float(e.mean())
+    return float(Z_95 * e.std(ddof=1) / np.sqrt(len(e)) / mean) if mean else 0.0
 
 
 def price_terms(row: pd.Series, n_events: float, costs: Mapping) -> dict[str, float]:
@@ -144,18 +177,33 @@ def layer_energy(
     """Energy terms of one layer for the given events per operation.
 
     Per operation: ``<op>_j`` (dynamic = ``<op>_logic_j`` + ``<op>_sram_j``, the SRAM part at
-    ``sram_scale``), ``<op>_cycles`` and ``<op>_leakage_throughput_j``; over all operations:
-    ``dynamic_j``, ``leakage_w``, ``busy_s`` and the leakage of each time model (``real_time`` when
-    ``real_time_s`` is given; ``shared_time`` is ``leakage_w`` x a common time, downstream).
+    ``sram_scale``), ``<op>_cycles``, ``<op>_leakage_throughput_j`` and ``<op>_ci95_rel`` (0 where
+    the per-event means are exact); over all operations: ``dynamic_j``, ``leakage_w``, ``busy_s``,
+    the leakage of each time model (``real_time`` when ``real_time_s`` is given; ``shared_time`` is
+    ``leakage_w`` x a common time, downstream), and where the numbers come from:
+    ``table_flagged`` (a priced operation's energy-table row is flagged), ``model_fitted_on`` (the
+    sizes the model was fitted on: the layer's energy is an extrapolation from them) and
+    ``model_validated_at``.
     """
     power = leakage_power(table, layer_type, encoding, wb, enc)
     hz = clock_mhz * 1e6
     out: dict = {}
+    flagged, fitted, validated = [], set(), set()
     for op in OPS:
         n = counts.get(op, 0.0)
         t = {"logic_j": 0.0, "sram_j": 0.0, "cycles": 0.0}
+        out[f"{op}_ci95_rel"] = 0.0
         if n > 0:
-            t = price_terms(table_row(table, layer_type, encoding, wb, op), n, event_costs(enc, op, rng))
+            row = table_row(table, layer_type, encoding, wb, op)
+            sample = event_sample(enc, op, rng)
+            x = sample["features"]
+            means = x.mean(axis=0) if len(x) else np.zeros(len(sample["names"]))
+            t = price_terms(row, n, dict(zip(sample["names"], means, strict=True)))
+            out[f"{op}_ci95_rel"] = energy_ci95_rel(row, sample)
+            if row.get("flagged", False):
+                flagged.append(op)
+            fitted.update(_sizes(row.get("fit_designs")))
+            validated.update(_sizes(row.get("validation_design")))
         out[f"{op}_logic_j"] = t["logic_j"]
         out[f"{op}_sram_j"] = sram_scale * t["sram_j"]
         out[f"{op}_j"] = t["logic_j"] + sram_scale * t["sram_j"]
@@ -173,10 +221,25 @@ def layer_energy(
         # In real time the events of one sample must fit in the sample's time at the clock.
         out["real_time_feasible"] = bool(out["busy_s"] <= real_time_s)
     out["sram_scale"] = sram_scale
+    out["table_flagged"] = bool(flagged)
+    out["table_flagged_ops"] = ";".join(flagged)
+    out["model_fitted_on"] = ";".join(sorted(fitted, key=_size_key))
+    out["model_validated_at"] = ";".join(sorted(validated, key=_size_key))
     out["macros"] = enc.image.macro_count
     out["payload_bits"] = enc.image.payload_bits
     out["metadata_bits"] = enc.image.metadata_bits
     return out
+
+
+def _sizes(designs) -> set[str]:
+    """The shape tags (``fc16x16``, ``conv1x6x6o4k3s1p1``) of ;-separated design names."""
+    if not isinstance(designs, str) or not designs:
+        return set()
+    return {name.split("-")[1] for name in designs.split(";")}
+
+
+def _size_key(tag: str) -> tuple:
+    return (len(tag), tag)
 
 
 def update_events(ev: Mapping[str, float], enc: Encoding) -> float:
@@ -268,6 +331,12 @@ def aggregate_layers(layer_rows: list[dict]) -> list[dict]:
                 "real_time_feasible": bool(g.real_time_feasible.all()),
                 "inference_real_time_feasible": bool(g.inference_real_time_feasible.all()),
                 "sram_scale": float(g.sram_scale.iloc[0]),
+                # Conservative: the widest interval of any layer (the layers' samples are independent).
+                **{f"{op}_ci95_rel": float(g[f"{op}_ci95_rel"].max()) for op in OPS},
+                "table_flagged": bool(g.table_flagged.any()),
+                "table_flagged_ops": ";".join(sorted({o for v in g.table_flagged_ops for o in v.split(";") if o})),
+                "model_fitted_on": ";".join(sorted({t for v in g.model_fitted_on for t in v.split(";") if t})),
+                "model_validated_at": ";".join(sorted({t for v in g.model_validated_at for t in v.split(";") if t})),
             }
         )
     for c in ("macros", "payload_bits", "metadata_bits"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 import yaml
@@ -119,3 +120,32 @@ def test_conda_environment_lists_every_runtime_dependency(root):
     env = yaml.safe_load((root / "envs/spikemem.yaml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
     assert sorted(pip) == sorted(wanted)
+
+
+@pytest.mark.parametrize(
+    "validation, key",
+    [
+        ({"fc_sizes": [[16, 16]], "weight_bits": [2]}, "characterization.validation.fc_sizes[0]"),
+        ({"fc_sizes": [[64, 64]], "weight_bits": [7]}, "characterization.validation.weight_bits[0]"),
+    ],
+)
+def test_validation_designs_must_be_unfitted_and_characterized(root, validation, key):
+    import yaml
+
+    raw = yaml.safe_load((root / "config/config.yaml").read_text())
+    raw["characterization"]["fc_sizes"] = [[8, 8], [16, 16]]
+    raw["characterization"]["weight_bits"] = [2, 3, 4, 5, 6]
+    raw["characterization"]["validation"] = validation
+    with pytest.raises(ConfigError, match=re.escape(key)):
+        validate_config(raw)
+
+
+def test_validation_designs_are_characterized_with_their_own_event_count(root):
+    from spikemem.config import characterization_events, designs, validation_designs
+
+    cfg = load_config(root / "config/config.yaml")
+    big = validation_designs(cfg)
+    assert {d.encoding for d in big} == set(cfg["encodings"]["fc"]) and all(d.n_pre == 128 for d in big)
+    assert set(big) <= set(designs(cfg))
+    assert characterization_events(cfg, big[0]) == cfg["characterization"]["validation"]["events_per_operation"]
+    assert characterization_events(cfg, designs(cfg)[0]) == cfg["characterization"]["events_per_operation"]

@@ -23,6 +23,7 @@ from spikemem.config import load_config
 from spikemem.encodings import encode_fc
 from spikemem.network_energy import (
     OPS,
+    aggregate_layers,
     event_costs,
     layer_energy,
     network_energy,
@@ -130,6 +131,44 @@ def test_logic_error_is_reported_apart_from_the_total():
     assert row["heldout_max_error_logic"] == pytest.approx(0.3 / 1.3, rel=1e-6)
     assert row["heldout_max_error"] < row["heldout_max_error_logic"]
     assert row["flagged"]
+
+
+def test_validation_design_is_never_fitted_and_its_error_is_reported():
+    """A much larger design (characterization.validation) checks the published model where it is
+    used: its runs are predicted, not fitted, and a miss there flags the row."""
+    rng = np.random.default_rng(5)
+    truth = np.array([2e-12, 5e-13, 3e-12, 4e-12, 7e-13])
+    fitted = [_characterization("a", 1, rng, truth), _characterization("b", 2, rng, truth)]
+    big = _characterization("huge", 16, rng, truth)
+    row = build_table([*fitted, big], {}, validation=["huge"]).iloc[0]
+    assert row["validation_design"] == "huge" and row["heldout_design"] == "b"
+    assert row["validation_max_error"] < 1e-9 and not row["flagged"]
+    assert "huge" not in row["fit_designs"].split(";")
+    for w in big["runs"][0]["windows"]:  # the large design's logic costs 25 % more than the model says
+        w["internal_j"] *= 1.25
+        w["switching_j"] *= 1.25
+    row = build_table([*fitted, big], {}, validation=["huge"]).iloc[0]
+    assert row["validation_max_error_logic"] == pytest.approx(0.25 / 1.25, rel=1e-6)
+    assert row["validation_max_error"] < row["validation_max_error_logic"] and row["flagged"]
+    # Without a validation design the columns are empty, not zero.
+    row = build_table(fitted, {}).iloc[0]
+    assert row["validation_design"] is None and row["validation_max_error"] is None
+
+
+def test_convolution_group_holds_out_its_largest_geometry_by_size():
+    """Names sort 'conv1x10x10...' before 'conv1x6x6...': the held-out design must be the larger one."""
+    rng = np.random.default_rng(6)
+    truth = np.array([2e-12, 5e-13, 3e-12, 4e-12, 7e-13])
+    chars = []
+    for side in (10, 6):
+        c = _characterization(f"func_bmp-conv1x{side}x{side}o2k3s1p1-w4", side // 2, rng, truth)
+        geometry = {"in_channels": 1, "height": side, "width": side, "out_channels": 2, "kernel": 3, "padding": 1}
+        c["design"] = {**c["design"], "layer": "conv", "encoding": "func_bmp", "geometry": geometry}
+        del c["design"]["n_pre"], c["design"]["n_post"]
+        chars.append(c)
+    assert sorted(c["design"]["name"] for c in chars)[-1].startswith("func_bmp-conv1x6x6")
+    row = build_table(chars, {}).iloc[0]
+    assert row["heldout_design"] == "func_bmp-conv1x10x10o2k3s1p1-w4"
 
 
 # --------------------------------------------------------------------------- a hand-made table
@@ -381,3 +420,38 @@ def test_sensitivity_table_reads_back(tmp_path):
     flips = flip_table(path)
     assert set(flips.basis) == {"dynamic", "throughput", "real_time"}
     assert json.loads(json.dumps(flips.to_dict(orient="records")))  # plain values for the template
+
+
+def test_forward_means_are_exact_and_sampled_means_carry_their_interval(cfg):
+    """A layer small enough runs every forward event: the mean synapses per event is the stored
+    synapses per row, counted from the matrix; a sampled operation reports a finite interval."""
+    from spikemem.network_energy import EXACT_MAX_POSITIONS, energy_ci95_rel, event_sample
+
+    w = _weights(np.random.default_rng(11), (40, 30), 5, density=0.4)
+    enc = encode_fc("pb_csr", w, 5, memory_params(cfg))
+    assert 40 * 30 <= EXACT_MAX_POSITIONS["forward"]
+    s = event_sample(enc, "forward", np.random.default_rng(0))
+    assert s["exact"] and len(s["features"]) == 40
+    synapses = s["features"][:, list(s["names"]).index("synapses")]
+    assert synapses.mean() == pytest.approx(np.count_nonzero(w) / 40, rel=1e-12)
+    row = _table(["pb_csr"]).iloc[0]
+    assert energy_ci95_rel(row, s) == 0.0
+    sampled = event_sample(enc, "forward", np.random.default_rng(0), samples=12)
+    assert not sampled["exact"] and 0 < energy_ci95_rel(row, sampled) < 1
+
+
+def test_flagged_rows_and_extrapolation_mark_the_energy_they_price(cfg, tmp_path):
+    """A priced layer says which table rows were flagged and from which sizes the model extrapolates."""
+    encodings = cfg["encodings"]["fc"]
+    table = _table(encodings)
+    table["fit_designs"] = "x-fc8x8-w2;x-fc16x16-w2"
+    table["validation_design"] = None
+    table["flagged"] = (table.encoding == encodings[0]) & (table.operation == "backward")
+    run, metrics = _trained_run(tmp_path, cfg)
+    layers = pd.DataFrame(network_layers(cfg, table, run, metrics))
+    first = layers[layers.encoding == encodings[0]]
+    assert first.table_flagged.all() and set(first.table_flagged_ops) == {"backward"}
+    assert not layers[layers.encoding != encodings[0]].table_flagged.any()
+    assert set(layers.model_fitted_on) == {"fc8x8;fc16x16"}
+    nets = pd.DataFrame(aggregate_layers(layers.to_dict(orient="records")))
+    assert nets.set_index("encoding").table_flagged.to_dict() == {e: e == encodings[0] for e in encodings}

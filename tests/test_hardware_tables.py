@@ -63,3 +63,42 @@ def test_gating_table_compares_like_with_like():
         gating_table([_char("d", 2e-12, 50e-12, 100)], [_char("d", 10e-12, 100e-12, 120)])
     with pytest.raises(ValueError, match="no ungated"):
         gating_table([_char("d", 2e-12, 50e-12, 100)], [])
+
+
+def test_model_validation_lists_the_large_sizes_with_both_errors():
+    from analysis.hardware_tables import model_validation
+
+    table = pd.DataFrame(
+        [
+            {
+                "encoding": "pb_bmp",
+                "weight_bits": 4,
+                "operation": op,
+                "fit_designs": "pb_bmp-fc8x8-w4;pb_bmp-fc16x16-w4",
+                "heldout_design": "pb_bmp-fc16x16-w4",
+                "heldout_max_error": 0.02,
+                "heldout_max_error_logic": 0.05,
+                "validation_design": "pb_bmp-fc128x128-w4" if op == "forward" else None,
+                "validation_max_error": 0.12 if op == "forward" else None,
+                "validation_max_error_logic": 0.3 if op == "forward" else None,
+                "flagged": op == "forward",
+            }
+            for op in ("forward", "backward")
+        ]
+    )
+    out = model_validation(table)
+    assert len(out) == 1 and out["validated at"].iloc[0] == "fc128x128"
+    assert out["fitted on"].iloc[0] == "fc8x8, fc16x16" and out["validation error, logic"].iloc[0] == 0.3
+    assert bool(out.flagged.iloc[0])
+    assert "status" in model_validation(table.assign(validation_design=None)).columns
+
+
+def test_opensta_comparison_is_a_record_of_the_ratio():
+    from analysis.hardware_tables import opensta_record
+
+    chars = [
+        {"design": {"name": f"d{k}"}, "cross_check": {"ours_logic_power_w": 1e-4, "opensta_logic_power_w": r * 1e-4}}
+        for k, r in enumerate((0.5, 2.0, 1.0))
+    ]
+    out = opensta_record(chars)
+    assert out["OpenSTA / ours"].iloc[0] == "1 (0.5 to 2)"

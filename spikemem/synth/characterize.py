@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Design
+from ..config import Design, characterization_events
 from ..golden import event_features
 from ..pdk import load_pdk_config, pdk_root, sha256
 from ..provenance import atomic_write_json, provenance
@@ -153,7 +153,7 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
     period_s = 1e-6 / cfg["clock_mhz"]
 
     # ---- workloads: each operation alone, at each density
-    n_events = cfg["characterization"]["events_per_operation"]
+    n_events = characterization_events(cfg, design)
     runs, port_toggles, port_cycles = [], Counter(), 0
     for density in cfg["characterization"]["densities"]:
         for op in OPERATIONS:

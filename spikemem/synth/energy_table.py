@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -113,9 +113,23 @@ SCHEMA = {
             "type": ["number", "null"],
             "description": "the same for the logic energy alone (the fitted part)",
         },
+        "validation_design": {
+            "type": ["string", "null"],
+            "description": "a much larger design of the same encoding and width (characterization.validation), "
+            "run directly at gate level and never fitted on; null where none was configured",
+        },
+        "validation_max_error": {
+            "type": ["number", "null"],
+            "description": "total dynamic energy: largest relative error of the published model over the "
+            "validation design's runs",
+        },
+        "validation_max_error_logic": {
+            "type": ["number", "null"],
+            "description": "the same for the logic energy alone",
+        },
         "flagged": {
             "type": "boolean",
-            "description": "held-out error (total or logic-only) above 10 % or no held-out size",
+            "description": "held-out or validation error (total or logic-only) above 10 %, or no held-out size",
         },
         "payload_bits": {"type": "integer", "description": "of the largest design, at capacity"},
         "metadata_bits": {"type": "integer"},
@@ -131,8 +145,15 @@ SCHEMA = {
 }
 
 
-def _size(design: Mapping) -> int:
-    return design["n_pre"] * design["n_post"] if "n_pre" in design else 0
+def design_size(design: Mapping) -> int:
+    """Synapse positions of a characterized design (pre x post neurons; a convolution's from its
+    geometry), the order in which the largest design of a group is held out."""
+    if "n_pre" in design:
+        return design["n_pre"] * design["n_post"]
+    from ..encodings import ConvGeometry
+
+    g = ConvGeometry(**design["geometry"])
+    return g.n_pre * g.n_post
 
 
 def logic_energy(window: Mapping) -> float:
@@ -239,16 +260,26 @@ def sram_count_mismatches(chars: list[dict], op: str) -> int | None:
     )
 
 
-def build_table(characterizations: list[dict], golden: dict[str, dict]) -> pd.DataFrame:
+def build_table(
+    characterizations: list[dict], golden: dict[str, dict], validation: Iterable[str] = ()
+) -> pd.DataFrame:
     """One row per (layer, encoding, weight bits, operation): the logic fit, the exact SRAM
-    per-access energies, their held-out validation, and the hardware's leakage and latency."""
+    per-access energies, their held-out validation, and the hardware's leakage and latency.
+
+    Designs named in ``validation`` are not fitted on: the published model of their group is
+    checked against their direct gate-level runs (``validation_*`` columns)."""
+    validation = set(validation)
     groups: dict[tuple, list[dict]] = defaultdict(list)
+    checks: dict[tuple, list[dict]] = defaultdict(list)
     for c in characterizations:
         d = c["design"]
-        groups[(d["layer"], d["encoding"], d["weight_bits"])].append(c)
+        key = (d["layer"], d["encoding"], d["weight_bits"])
+        (checks if d["name"] in validation else groups)[key].append(c)
     rows = []
     for (layer, enc, wb), chars in sorted(groups.items()):
-        chars = sorted(chars, key=lambda c: (_size(c["design"]), c["design"]["name"]))
+        chars = sorted(chars, key=lambda c: (design_size(c["design"]), c["design"]["name"]))
+        big_checks = sorted(checks.get((layer, enc, wb), []), key=lambda c: design_size(c["design"]))
+        check = big_checks[-1] if big_checks else None
         largest = chars[-1]
         heldout = chars[-1] if len(chars) > 1 else None
         fitted = chars[:-1] if heldout else chars
@@ -269,6 +300,11 @@ def build_table(characterizations: list[dict], golden: dict[str, dict]) -> pd.Da
             # collinear (a crossbar row is always the same number of words), across sizes they are not.
             coef, r2 = _fit(windows)
             cycle_coef, _ = _fit(windows, _cycles)
+            val_err = val_err_logic = None
+            if check:
+                errs = [_run_errors(coef, sram, r) for r in check["runs"] if r["operation"] == op]
+                if errs:
+                    val_err, val_err_logic = max(e[0] for e in errs), max(e[1] for e in errs)
             big_runs = [r for r in largest["runs"] if r["operation"] == op]
             latency = sum(r["cycles"] for r in big_runs) / max(1, sum(r["events"] for r in big_runs))
             measured = sum(logic_energy(w) + sram_energy(w) for w in windows)
@@ -292,8 +328,13 @@ def build_table(characterizations: list[dict], golden: dict[str, dict]) -> pd.Da
                     "heldout_design": heldout["design"]["name"] if heldout else None,
                     "heldout_max_error": err,
                     "heldout_max_error_logic": err_logic,
+                    "validation_design": check["design"]["name"] if check else None,
+                    "validation_max_error": val_err,
+                    "validation_max_error_logic": val_err_logic,
                     "flagged": bool(
-                        err is None or err > MAX_HELDOUT_ERROR or err_logic is None or err_logic > MAX_HELDOUT_ERROR
+                        err is None
+                        or err_logic is None
+                        or max(err, err_logic, val_err or 0, val_err_logic or 0) > MAX_HELDOUT_ERROR
                     ),
                     "payload_bits": img.get("payload_bits", 0),
                     "metadata_bits": img.get("metadata_bits", 0),
@@ -333,11 +374,24 @@ def write_table(table: pd.DataFrame, out_csv: Path, characterizations: list[dict
         "e_sram_write_word*sram_writes, exact: counted accesses x the macro Liberty's energy per access, not fitted; "
         "leakage separate",
         "sram_access_energy": {c["design"]["name"]: c.get("sram_access_energy", {}) for c in characterizations},
-        "validation": "largest size of each group held out: heldout_max_error (total dynamic) and "
-        "heldout_max_error_logic (logic only), flagged above 10 %",
+        "validation": "largest fitted size of each group held out: heldout_max_error (total dynamic) and "
+        "heldout_max_error_logic (logic only); the published model (fitted on every fitted size) checked against "
+        "much larger designs never fitted on (characterization.validation): validation_max_error and "
+        "validation_max_error_logic; flagged above 10 %",
         **provenance(cfg, stage="energy_table"),
     }
     atomic_write_json(out_csv.with_suffix(".provenance.json"), prov)
+
+
+def energy_table_stage(cfg: Mapping, inputs: list[str | Path], out_csv: Path) -> pd.DataFrame:
+    """The energy-table stage: build, validate and write the table of the given characterizations."""
+    from ..config import design_by_name, validation_designs
+
+    chars = load_characterizations(inputs)
+    golden = {c["design"]["name"]: capacity_bits(cfg, design_by_name(cfg, c["design"]["name"])) for c in chars}
+    table = build_table(chars, golden, validation=[d.name for d in validation_designs(cfg)])
+    write_table(table, out_csv, chars, cfg)
+    return table
 
 
 def load_characterizations(paths: list[str | Path]) -> list[dict]:

@@ -16,7 +16,7 @@ from spikemem.encodings import (
     encode_conv,
     encode_fc,
 )
-from spikemem.encodings.base import weight_range
+from spikemem.encodings.bitfields import weight_range
 from spikemem.golden import LOOKUPS, run_events
 
 FC_ENCODINGS = [n for n, c in REGISTRY.items() if "fc" in c.layer_types]

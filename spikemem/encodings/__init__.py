@@ -8,22 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import (
-    Access,
-    ConvGeometry,
-    Encoding,
-    EncodingError,
-    Memory,
-    MemoryImage,
-    MemoryParams,
-    OpResult,
-    SramMacro,
-    TracedMemories,
-)
+from .base import Encoding
 from .crossbar import Crossbar
+from .errors import EncodingError
 from .func_bmp import FuncBmp
 from .func_pure import FuncPure
 from .func_rowcol import FuncRowCol
+from .geometry import ConvGeometry
+from .memories import Access, Memory, MemoryImage, MemoryParams, OpResult, SramMacro, TracedMemories
 from .pb_bmp import PbBmp
 from .pb_csr import PbCsr, PbCsrCsc
 

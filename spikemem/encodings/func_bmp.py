@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import (
-    ConvGeometry,
-    Memory,
-    MemoryImage,
-    MemoryParams,
-    TracedMemories,
+from .bitfields import (
     check_weight_bits,
     check_weights,
     fields_per_word,
     from_signed_field,
     pack_fields,
-    packed_weights_memory,
     pointer_bits,
     set_field,
     to_field,
 )
 from .functional import FunctionalEncoding
+from .geometry import ConvGeometry
+from .memories import Memory, MemoryImage, MemoryParams, TracedMemories, packed_weights_memory
 
 
 class FuncBmp(FunctionalEncoding):

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import (
-    ConvGeometry,
-    Memory,
-    MemoryImage,
-    MemoryParams,
-    TracedMemories,
+from .bitfields import (
     check_weight_bits,
     check_weights,
     fields_per_word,
@@ -20,6 +15,8 @@ from .base import (
     to_field,
 )
 from .functional import FunctionalEncoding
+from .geometry import ConvGeometry
+from .memories import Memory, MemoryImage, MemoryParams, TracedMemories
 
 
 class FuncPure(FunctionalEncoding):

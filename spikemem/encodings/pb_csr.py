@@ -7,13 +7,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from .base import (
-    Encoding,
-    Memory,
-    MemoryImage,
-    MemoryParams,
-    Pairs,
-    TracedMemories,
+from .base import Encoding, Pairs
+from .bitfields import (
     bits_for,
     check_weight_bits,
     check_weights,
@@ -25,6 +20,7 @@ from .base import (
     to_field,
     to_fields,
 )
+from .memories import Memory, MemoryImage, MemoryParams, TracedMemories
 
 
 class PbCsr(Encoding):

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..config import Design
 from ..encodings import Encoding, MemoryParams, get_encoding
-from ..encodings.base import bits_for, weight_range
+from ..encodings.bitfields import bits_for, weight_range
 from ..paths import TEMPLATE_DIR
 from ..pdk import load_pdk_config
 from ..provenance import atomic_write_text

@@ -111,8 +111,8 @@ VARIANT_HELP = "build the design as a variant: ungated (no clock gating) or mem_
 
 
 def cmd_rtl(args: argparse.Namespace) -> int:
+    from .processes import ToolFailure
     from .rtl.stage import render_stage, verify_stage
-    from .rtl.verify import ToolFailure
 
     cfg = apply_variant(load_config(args.config), args.variant)
     design = design_by_name(cfg, args.design)
@@ -190,7 +190,7 @@ def _write_csv(path: str, table) -> None:
 
 
 def cmd_characterize(args: argparse.Namespace) -> int:
-    from .rtl.verify import ToolFailure
+    from .processes import ToolFailure
     from .synth.characterize import characterize
 
     cfg = load_config(args.config)

@@ -15,10 +15,12 @@ import numpy as np
 from ..config import Design
 from ..golden import event_features
 from ..pdk import load_pdk_config, pdk_root, sha256
+from ..processes import run_tool
 from ..provenance import atomic_write_json, provenance
 from ..rtl.render import design_context, design_sources, simulation_models
+from ..rtl.simulator import simulate
 from ..rtl.stage import load_manifest
-from ..rtl.verify import compare, make_stimulus, run_tool, simulate
+from ..rtl.verify import compare, make_stimulus
 from ..tools import discover
 from ..workloads import OPERATIONS
 from .energy_model import build_energy_model, dynamic, window_energy

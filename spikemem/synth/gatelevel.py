@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..rtl.verify import run_tool
+from ..processes import run_tool
 
 
 def _yosys(commands: list[str], log: Path) -> None:

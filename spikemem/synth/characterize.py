@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic_files import atomic_write_json
 from ..config import Design
 from ..golden import event_features
 from ..pdk import load_pdk_config, pdk_root, sha256
 from ..processes import run_tool
-from ..provenance import atomic_write_json, provenance
+from ..provenance import provenance
 from ..rtl.render import design_context, design_sources, simulation_models
 from ..rtl.simulator import simulate
 from ..rtl.stage import load_manifest

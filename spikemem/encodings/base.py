@@ -39,6 +39,8 @@ class Encoding(ABC):
     """A synaptic layer stored in one memory organization."""
 
     name: ClassVar[str]
+    # The name the paper's data and the report use (e.g. "PB-CSR+CSC").
+    label: ClassVar[str]
     layer_types: ClassVar[tuple[str, ...]]
     description: ClassVar[str]
     # The RTL templates (under templates/) this encoding's controller is rendered from.
@@ -46,6 +48,11 @@ class Encoding(ABC):
     # Whether a backward event visits every row (a column walk over a row-major store), so that its
     # cost scales with the rows, not with the column's synapses.
     backward_walks_rows: ClassVar[bool] = True
+    # Whether this is the dense store the other encodings' costs are given as ratios to (Crossbar).
+    dense_reference: ClassVar[bool] = False
+    # Whether this is the index-based store the convolution comparison gives the other encodings'
+    # costs as ratios to (PB-CSR, as in the paper).
+    conv_reference: ClassVar[bool] = False
 
     def __init__(self, image: MemoryImage, n_pre: int, n_post: int, weight_bits: int) -> None:
         self.image = image
@@ -79,6 +86,14 @@ class Encoding(ABC):
         geometry.check_kernels(kernels)
         check_weights(kernels, weight_bits)
         return cls.from_dense(geometry.unroll(kernels), weight_bits, params, max_nnz)
+
+    @classmethod
+    def kernel_word_misfit(cls, kernel: int, word_bits: int) -> str | None:
+        """What of this encoding's storage of a ``kernel x kernel`` convolution kernel must fit one
+        ``word_bits``-bit word and does not (e.g. "a 5x5 kernel bitmap"), or None where all fits.
+
+        A configuration is checked against it when it is loaded, before any design is built."""
+        return None
 
     # ---- event operations (the hardware's)
     @abstractmethod

@@ -29,6 +29,8 @@ class Crossbar(Encoding):
     """
 
     name = "crossbar"
+    label = "Crossbar"
+    dense_reference = True
     layer_types = ("fc", "conv")
     description = "dense row-major matrix, all synapses stored"
     templates = ("rtl/crossbar.v.j2",)

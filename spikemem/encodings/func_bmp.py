@@ -27,6 +27,7 @@ class FuncBmp(FunctionalEncoding):
     """
 
     name = "func_bmp"
+    label = "Func-BMP"
     description = "kernel bitmaps + kernel pointers + packed non-zero kernel weights"
     templates = ("rtl/func_bmp.v.j2", "rtl/_conv.v.j2")
 
@@ -36,6 +37,11 @@ class FuncBmp(FunctionalEncoding):
         self.ptr_bits = ptr_bits
         self.bmp_per_word, self.ptr_per_word, self.w_per_word = bmp_per_word, ptr_per_word, w_per_word
         self.bmp_bits = geometry.kernel**2
+
+    @classmethod
+    def kernel_word_misfit(cls, kernel: int, word_bits: int) -> str | None:
+        """A kernel's bitmap is one field: its ``kernel**2`` bits must fit one word."""
+        return f"a {kernel}x{kernel} kernel bitmap" if kernel**2 > word_bits else None
 
     @classmethod
     def from_conv(

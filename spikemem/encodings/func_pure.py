@@ -29,6 +29,7 @@ class FuncPure(FunctionalEncoding):
     """
 
     name = "func_pure"
+    label = "Func-Pure"
     description = "dense kernels only; connectivity computed; whole slices fetched"
     templates = ("rtl/func_pure.v.j2", "rtl/_conv.v.j2")
 

@@ -36,6 +36,7 @@ class PbBmp(Encoding):
     """
 
     name = "pb_bmp"
+    label = "PB-BMP"
     layer_types = ("fc", "conv")
     description = "row pointers + connectivity bitmap with a rank directory + packed non-zero weights"
     templates = ("rtl/pb_bmp.v.j2",)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from spikemem.encodings import PAPER_LABELS
+from spikemem.encodings import CONV_REFERENCE, DENSE_REFERENCE, PAPER_LABELS
 
 
 def _label(encoding: str) -> str:
@@ -94,13 +94,14 @@ def layer_comparison(fc_sweeps: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     df = df.assign(bits=df.payload_bits + df.metadata_bits)
     wide = df.pivot_table(index="density", columns="encoding", values="forward_backward_j")
     bits = df.pivot_table(index="density", columns="encoding", values="bits")
+    dense, dense_label = DENSE_REFERENCE, _label(DENSE_REFERENCE)
     out = pd.DataFrame({"density": wide.index, "weight bits": int(df.weight_bits.iloc[0])})
     flagged = set(df[df.table_flagged.astype(bool)].encoding) if "table_flagged" in df else set()
     for enc in wide.columns:
         # A warning sign where a flagged energy-table row priced the encoding (see the energy table).
         out[f"{_label(enc)} (J){' ⚠' if enc in flagged else ''}"] = wide[enc].to_numpy()
-        if "crossbar" in wide and enc != "crossbar":
-            out[f"{_label(enc)} / Crossbar"] = (wide[enc] / wide["crossbar"]).to_numpy()
+        if dense in wide and enc != dense:
+            out[f"{_label(enc)} / {dense_label}"] = (wide[enc] / wide[dense]).to_numpy()
         out[f"{_label(enc)} bits"] = bits[enc].to_numpy()
     winners = wide.idxmin(axis=1)
     out["cheapest"] = [_label(w) for w in winners]
@@ -115,8 +116,8 @@ def layer_comparison(fc_sweeps: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                 "stops being cheapest above": (
                     min((d for d in wide.index if d > won[-1]), default=None) if won else None
                 ),
-                "dense ratio to Crossbar": float(wide[enc].iloc[-1] / wide["crossbar"].iloc[-1])
-                if "crossbar" in wide
+                f"dense ratio to {dense_label}": float(wide[enc].iloc[-1] / wide[dense].iloc[-1])
+                if dense in wide
                 else None,
             }
         )
@@ -130,7 +131,7 @@ def conv_comparison(conv_sweep: Path) -> pd.DataFrame:
     df = df.assign(backward_update_j=df.backward_j + df.update_j)
     rows = []
     for wb, g in df.groupby("weight_bits"):
-        base = g[g.encoding == "pb_csr"]
+        base = g[g.encoding == CONV_REFERENCE]
         for _, r in g.iterrows():
             row = {
                 "weight bits": wb,
@@ -141,7 +142,9 @@ def conv_comparison(conv_sweep: Path) -> pd.DataFrame:
                 "bits": r.payload_bits + r.metadata_bits,
             }
             if not base.empty:
-                row["backward + update / PB-CSR"] = r.backward_update_j / base.backward_update_j.iloc[0]
+                row[f"backward + update / {_label(CONV_REFERENCE)}"] = (
+                    r.backward_update_j / base.backward_update_j.iloc[0]
+                )
             if "table_flagged_ops" in r:
                 row["flagged model rows (ops)"] = r.table_flagged_ops if isinstance(r.table_flagged_ops, str) else ""
             if "backward_ci95_rel" in r:

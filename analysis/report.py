@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+from spikemem.atomic_files import atomic_path, atomic_write_json, atomic_write_text
 from spikemem.encodings import PAPER_LABELS
 
 FIGURES = (
@@ -47,11 +48,9 @@ def _plt():
 
 
 def _save(fig, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.part.png")
-    fig.savefig(tmp, dpi=100, bbox_inches="tight", metadata={"Software": None})
+    with atomic_path(path, suffix=f".part{path.suffix}") as tmp:
+        fig.savefig(tmp, dpi=100, bbox_inches="tight", metadata={"Software": None})
     _plt().close(fig)
-    tmp.replace(path)
 
 
 def claims(results: Path):
@@ -201,7 +200,7 @@ def figures(results: Path, figdir: Path) -> dict[str, str]:
             }
         )
     hw = pd.DataFrame(rows)
-    hw.drop(columns="cycles_per_event").to_csv(figdir.parent / "hardware.csv", index=False)
+    atomic_write_text(figdir.parent / "hardware.csv", hw.drop(columns="cycles_per_event").to_csv(index=False))
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     largest = hw.sort_values("design").groupby("encoding").tail(1) if len(hw) else hw
     for ax, col, label in zip(
@@ -228,8 +227,6 @@ def sensitivity_figures(results: Path, figdir: Path, captions: dict[str, str]) -
     figure) and the claims over the shared-time model's common time."""
     import numpy as np
     import pandas as pd
-
-    from spikemem.provenance import atomic_write_json, atomic_write_text
 
     from .claims import (
         SRAM_SCALES,
@@ -426,7 +423,7 @@ def build(results: Path, out_dir: Path) -> None:
     import pandas as pd
 
     from spikemem.paths import TEMPLATE_DIR
-    from spikemem.provenance import atomic_write_json, atomic_write_text, git_revision, package_versions
+    from spikemem.provenance import git_revision, package_versions
 
     from .claims import SHARED_TIMES_S
     from .hardware_tables import (

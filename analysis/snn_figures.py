@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from spikemem.atomic_files import atomic_path  # noqa: E402
+
 
 def _raster(ax, raster: np.ndarray, title: str, color: str = "black") -> None:
     """A spike raster (time x neurons) as an image: one pixel per (time step, neuron)."""
@@ -29,11 +31,9 @@ def _raster(ax, raster: np.ndarray, title: str, color: str = "black") -> None:
 
 def _save(fig, path: str | Path) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.part{path.suffix}")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight", metadata={"Software": None, "CreationDate": None})
+    with atomic_path(path, suffix=f".part{path.suffix}") as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", metadata={"Software": None, "CreationDate": None})
     plt.close(fig)
-    tmp.replace(path)
 
 
 def data_figures(data_dir: str | Path, inputs_png: str | Path, target_png: str | Path) -> None:

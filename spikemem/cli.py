@@ -7,11 +7,12 @@ import json
 import sys
 from pathlib import Path
 
+from .atomic_files import atomic_write_json
 from .config import ConfigError, apply_variant, design_by_name, designs, load_config
 from .encodings import EncodingError
 from .network_energy import MissingEnergyRow
 from .pdk import PdkError, check_pdk, load_pdk_config, pdk_root
-from .provenance import atomic_write_json, provenance
+from .provenance import provenance
 
 
 def _add_config(p: argparse.ArgumentParser) -> None:
@@ -82,7 +83,7 @@ def cmd_tabulate_golden(args: argparse.Namespace) -> int:
     from .golden import storage_table
 
     table = storage_table([json.loads(Path(f).read_text()) for f in args.inputs])
-    from .provenance import atomic_write_text
+    from .atomic_files import atomic_write_text
 
     atomic_write_text(args.out, table.to_csv(index=False))
     return 0
@@ -101,7 +102,7 @@ def cmd_snn(args: argparse.Namespace) -> int:
             f"{m['best_epoch']}, densities {m['densities']}"
         )
     else:
-        from .provenance import atomic_write_text
+        from .atomic_files import atomic_write_text
 
         atomic_write_text(args.out, stages.summarize(args.inputs).to_csv(index=False))
     return 0
@@ -111,8 +112,8 @@ VARIANT_HELP = "build the design as a variant: ungated (no clock gating) or mem_
 
 
 def cmd_rtl(args: argparse.Namespace) -> int:
+    from .processes import ToolFailure
     from .rtl.stage import render_stage, verify_stage
-    from .rtl.verify import ToolFailure
 
     cfg = apply_variant(load_config(args.config), args.variant)
     design = design_by_name(cfg, args.design)
@@ -142,7 +143,7 @@ def cmd_rtl(args: argparse.Namespace) -> int:
 def cmd_tabulate_verify(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .provenance import atomic_write_text
+    from .atomic_files import atomic_write_text
 
     rows = []
     for f in args.inputs:
@@ -184,13 +185,13 @@ def cmd_tabulate_variants(args: argparse.Namespace) -> int:
 
 
 def _write_csv(path: str, table) -> None:
-    from .provenance import atomic_write_text
+    from .atomic_files import atomic_write_text
 
     atomic_write_text(path, table.to_csv(index=False))
 
 
 def cmd_characterize(args: argparse.Namespace) -> int:
-    from .rtl.verify import ToolFailure
+    from .processes import ToolFailure
     from .synth.characterize import characterize
 
     cfg = load_config(args.config)
@@ -224,6 +225,7 @@ def cmd_energy_table(args: argparse.Namespace) -> int:
 def cmd_energy(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from .atomic_files import atomic_write_json, atomic_write_text
     from .network_energy import (
         DT_S,
         LEAKAGE_MODELS,
@@ -234,7 +236,7 @@ def cmd_energy(args: argparse.Namespace) -> int:
         real_time_seconds,
         with_sram_scale,
     )
-    from .provenance import atomic_write_json, atomic_write_text, provenance
+    from .provenance import provenance
 
     cfg = load_config(args.config)
     table = pd.read_csv(args.table)

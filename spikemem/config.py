@@ -101,11 +101,13 @@ def _check_semantics(cfg: dict) -> None:
             g = ConvGeometry(**geom)
         except EncodingError as e:
             raise ConfigError(f"config key 'characterization.conv_geometries[{k}]': {e}") from None
-        if "func_bmp" in cfg["encodings"]["conv"] and g.kernel**2 > cfg["memory"]["word_bits"]:
-            raise ConfigError(
-                f"config key 'characterization.conv_geometries[{k}].kernel': a {g.kernel}x{g.kernel} "
-                f"kernel bitmap does not fit memory.word_bits={cfg['memory']['word_bits']}"
-            )
+        for name in cfg["encodings"]["conv"]:
+            misfit = REGISTRY[name].kernel_word_misfit(g.kernel, cfg["memory"]["word_bits"])
+            if misfit:
+                raise ConfigError(
+                    f"config key 'characterization.conv_geometries[{k}].kernel': {misfit} "
+                    f"does not fit memory.word_bits={cfg['memory']['word_bits']}"
+                )
     missing = sorted(set(cfg["snn"]["weight_bits"]) - set(cfg["characterization"]["weight_bits"]))
     if missing and cfg["encodings"]["fc"]:
         raise ConfigError(

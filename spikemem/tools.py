@@ -10,9 +10,11 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .processes import DEBIAN_PACKAGES
+
 MIN_YOSYS = (0, 48)
 
-APT_HINT = "apt-get update && apt-get install -y iverilog verilator opensta yosys"
+APT_HINT = "apt-get update && apt-get install -y " + " ".join(dict.fromkeys(DEBIAN_PACKAGES.values()))
 
 
 @dataclass

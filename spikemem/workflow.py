@@ -6,8 +6,8 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
+from .atomic_files import atomic_write_text
 from .config import designs
-from .provenance import atomic_write_text
 
 # Which configuration keys each stage reads: a rule depends on its slice's file, which is rewritten
 # only when that slice changes, so editing snn.epochs reruns no hardware stage and vice versa.

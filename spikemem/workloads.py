@@ -9,7 +9,7 @@ import numpy as np
 
 from .config import Design
 from .encodings import Encoding, MemoryParams, encode_conv, encode_fc
-from .encodings.base import weight_range
+from .encodings.bitfields import weight_range
 from .pdk import load_pdk_config
 
 OPERATIONS = ("forward", "backward", "update")

@@ -16,7 +16,7 @@ from spikemem.encodings import (
     encode_conv,
     encode_fc,
 )
-from spikemem.encodings.base import weight_range
+from spikemem.encodings.bitfields import weight_range
 from spikemem.golden import LOOKUPS, run_events
 
 FC_ENCODINGS = [n for n, c in REGISTRY.items() if "fc" in c.layer_types]
@@ -346,3 +346,20 @@ def test_macro_banking():
     mem = enc.image.memories["weights"]
     # 64 x 16 words of 32 bits = 1024 deep: four 8-bit macros side by side, one deep.
     assert (mem.depth, mem.macro_count, mem.implementation) == (1024, 4, "sram")
+
+
+def test_encoding_properties_are_declared_per_class():
+    """Labels and the reference roles are ClassVars, set by each registered class itself (a
+    subclass must not inherit its parent's label or role by accident)."""
+    from spikemem.encodings import CONV_REFERENCE, DENSE_REFERENCE, PAPER_LABELS
+
+    for name, cls in REGISTRY.items():
+        assert "label" in vars(cls) and PAPER_LABELS[name] == cls.label
+    assert (DENSE_REFERENCE, CONV_REFERENCE) == ("crossbar", "pb_csr")
+    assert not REGISTRY["pb_csr_csc"].conv_reference
+
+
+def test_kernel_bitmap_must_fit_a_word():
+    assert REGISTRY["func_bmp"].kernel_word_misfit(5, 32) is None
+    assert REGISTRY["func_bmp"].kernel_word_misfit(7, 32) == "a 7x7 kernel bitmap"
+    assert all(cls.kernel_word_misfit(7, 32) is None for name, cls in REGISTRY.items() if name != "func_bmp")

@@ -12,6 +12,7 @@ import pytest
 from conftest import unavailable
 
 from spikemem.pdk import PdkError, check_pdk, load_pdk_config, pdk_root
+from spikemem.processes import ToolFailure, run_tool
 from spikemem.tools import discover, flow_level
 
 
@@ -33,6 +34,16 @@ def test_missing_file_is_named(tmp_path, pdk):
     (partial / "sky130A/libs.ref/sky130_fd_sc_hd/techlef/sky130_fd_sc_hd__nom.tlef").unlink()
     with pytest.raises(PdkError, match="missing stdcell.techlef"):
         check_pdk(load_pdk_config("sky130hd"), root=partial, hashes=False)
+
+
+@pytest.mark.parametrize(
+    "program, package",
+    [("iverilog", "iverilog"), ("vvp", "iverilog"), ("verilator", "verilator"), ("sta", "opensta"), ("yosys", "yosys")],
+)
+def test_missing_program_names_its_package(tmp_path, monkeypatch, program, package):
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty PATH: no program can be found
+    with pytest.raises(ToolFailure, match=rf"^{program} is not installed \(apt-get install {package}\)$"):
+        run_tool([program, "--version"], tmp_path / "tool.log")
 
 
 def test_doctor_agrees_with_path():

@@ -8,22 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import (
-    Access,
-    ConvGeometry,
-    Encoding,
-    EncodingError,
-    Memory,
-    MemoryImage,
-    MemoryParams,
-    OpResult,
-    SramMacro,
-    TracedMemories,
-)
+from .base import Encoding
 from .crossbar import Crossbar
+from .errors import EncodingError
 from .func_bmp import FuncBmp
 from .func_pure import FuncPure
 from .func_rowcol import FuncRowCol
+from .geometry import ConvGeometry
+from .memories import Access, Memory, MemoryImage, MemoryParams, OpResult, SramMacro, TracedMemories
 from .pb_bmp import PbBmp
 from .pb_csr import PbCsr, PbCsrCsc
 
@@ -32,15 +24,20 @@ REGISTRY: dict[str, type[Encoding]] = {
 }
 
 # Labels the paper's data uses for the same encodings.
-PAPER_LABELS = {
-    "crossbar": "Crossbar",
-    "pb_csr": "PB-CSR",
-    "pb_csr_csc": "PB-CSR+CSC",
-    "pb_bmp": "PB-BMP",
-    "func_rowcol": "Func-RowCol",
-    "func_bmp": "Func-BMP",
-    "func_pure": "Func-Pure",
-}
+PAPER_LABELS = {name: cls.label for name, cls in REGISTRY.items()}
+
+
+def _the_one(flag: str) -> str:
+    """The name of the one registered encoding whose ClassVar ``flag`` is set."""
+    names = [name for name, cls in REGISTRY.items() if getattr(cls, flag)]
+    if len(names) != 1:
+        raise RuntimeError(f"exactly one encoding must set {flag}, not {names}")
+    return names[0]
+
+
+# The dense store the report's ratios are taken against, and the convolution comparison's reference.
+DENSE_REFERENCE = _the_one("dense_reference")
+CONV_REFERENCE = _the_one("conv_reference")
 
 
 def get_encoding(name: str) -> type[Encoding]:
@@ -75,7 +72,9 @@ def encode_conv(
 
 __all__ = [
     "Access",
+    "CONV_REFERENCE",
     "ConvGeometry",
+    "DENSE_REFERENCE",
     "Encoding",
     "EncodingError",
     "Memory",

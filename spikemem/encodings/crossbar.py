@@ -6,13 +6,8 @@ import math
 
 import numpy as np
 
-from .base import (
-    Encoding,
-    Memory,
-    MemoryImage,
-    MemoryParams,
-    Pairs,
-    TracedMemories,
+from .base import Encoding, Pairs
+from .bitfields import (
     check_weight_bits,
     check_weights,
     fields_per_word,
@@ -23,6 +18,7 @@ from .base import (
     to_field,
     to_fields,
 )
+from .memories import Memory, MemoryImage, MemoryParams, TracedMemories
 
 
 class Crossbar(Encoding):
@@ -33,6 +29,8 @@ class Crossbar(Encoding):
     """
 
     name = "crossbar"
+    label = "Crossbar"
+    dense_reference = True
     layer_types = ("fc", "conv")
     description = "dense row-major matrix, all synapses stored"
     templates = ("rtl/crossbar.v.j2",)

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import (
-    ConvGeometry,
-    Memory,
-    MemoryImage,
-    MemoryParams,
-    TracedMemories,
+from .bitfields import (
     check_weight_bits,
     check_weights,
     fields_per_word,
     from_signed_field,
     pack_fields,
-    packed_weights_memory,
     pointer_bits,
     set_field,
     to_field,
 )
 from .functional import FunctionalEncoding
+from .geometry import ConvGeometry
+from .memories import Memory, MemoryImage, MemoryParams, TracedMemories, packed_weights_memory
 
 
 class FuncBmp(FunctionalEncoding):
@@ -31,6 +27,7 @@ class FuncBmp(FunctionalEncoding):
     """
 
     name = "func_bmp"
+    label = "Func-BMP"
     description = "kernel bitmaps + kernel pointers + packed non-zero kernel weights"
     templates = ("rtl/func_bmp.v.j2", "rtl/_conv.v.j2")
 
@@ -40,6 +37,11 @@ class FuncBmp(FunctionalEncoding):
         self.ptr_bits = ptr_bits
         self.bmp_per_word, self.ptr_per_word, self.w_per_word = bmp_per_word, ptr_per_word, w_per_word
         self.bmp_bits = geometry.kernel**2
+
+    @classmethod
+    def kernel_word_misfit(cls, kernel: int, word_bits: int) -> str | None:
+        """A kernel's bitmap is one field: its ``kernel**2`` bits must fit one word."""
+        return f"a {kernel}x{kernel} kernel bitmap" if kernel**2 > word_bits else None
 
     @classmethod
     def from_conv(

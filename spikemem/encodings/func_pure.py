@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import (
-    ConvGeometry,
-    Memory,
-    MemoryImage,
-    MemoryParams,
-    TracedMemories,
+from .bitfields import (
     check_weight_bits,
     check_weights,
     fields_per_word,
@@ -20,6 +15,8 @@ from .base import (
     to_field,
 )
 from .functional import FunctionalEncoding
+from .geometry import ConvGeometry
+from .memories import Memory, MemoryImage, MemoryParams, TracedMemories
 
 
 class FuncPure(FunctionalEncoding):
@@ -32,6 +29,7 @@ class FuncPure(FunctionalEncoding):
     """
 
     name = "func_pure"
+    label = "Func-Pure"
     description = "dense kernels only; connectivity computed; whole slices fetched"
     templates = ("rtl/func_pure.v.j2", "rtl/_conv.v.j2")
 

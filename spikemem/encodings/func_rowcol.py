@@ -13,6 +13,7 @@ class FuncRowCol(FuncPure):
     """
 
     name = "func_rowcol"
+    label = "Func-RowCol"
     description = "dense kernels only; row/column ranges computed; only valid taps fetched"
     templates = ("rtl/func_rowcol.v.j2", "rtl/func_pure.v.j2", "rtl/_conv.v.j2")
 

@@ -7,7 +7,9 @@ from abc import abstractmethod
 
 import numpy as np
 
-from .base import ConvGeometry, Encoding, MemoryImage, Pairs, TracedMemories
+from .base import Encoding, Pairs
+from .geometry import ConvGeometry
+from .memories import MemoryImage, TracedMemories
 
 
 class FunctionalEncoding(Encoding):

@@ -6,13 +6,8 @@ import math
 
 import numpy as np
 
-from .base import (
-    Encoding,
-    Memory,
-    MemoryImage,
-    MemoryParams,
-    Pairs,
-    TracedMemories,
+from .base import Encoding, Pairs
+from .bitfields import (
     bits_for,
     check_weight_bits,
     check_weights,
@@ -20,12 +15,12 @@ from .base import (
     from_signed_field,
     pack_fields,
     pack_rows,
-    packed_weights_memory,
     pointer_bits,
     set_field,
     to_field,
     to_fields,
 )
+from .memories import Memory, MemoryImage, MemoryParams, TracedMemories, packed_weights_memory
 
 
 class PbBmp(Encoding):
@@ -41,6 +36,7 @@ class PbBmp(Encoding):
     """
 
     name = "pb_bmp"
+    label = "PB-BMP"
     layer_types = ("fc", "conv")
     description = "row pointers + connectivity bitmap with a rank directory + packed non-zero weights"
     templates = ("rtl/pb_bmp.v.j2",)

@@ -7,13 +7,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from .base import (
-    Encoding,
-    Memory,
-    MemoryImage,
-    MemoryParams,
-    Pairs,
-    TracedMemories,
+from .base import Encoding, Pairs
+from .bitfields import (
     bits_for,
     check_weight_bits,
     check_weights,
@@ -25,6 +20,7 @@ from .base import (
     to_field,
     to_fields,
 )
+from .memories import Memory, MemoryImage, MemoryParams, TracedMemories
 
 
 class PbCsr(Encoding):
@@ -39,6 +35,8 @@ class PbCsr(Encoding):
     """
 
     name = "pb_csr"
+    label = "PB-CSR"
+    conv_reference = True
     layer_types = ("fc", "conv")
     description = "row pointers + (index, weight) entries of the non-zero synapses; binary search for columns"
     templates = ("rtl/pb_csr.v.j2",)
@@ -179,6 +177,8 @@ class PbCsrCsc(PbCsr):
     """
 
     name = "pb_csr_csc"
+    label = "PB-CSR+CSC"
+    conv_reference = False  # PB-CSR is the reference, not its extension
     description = "PB-CSR + column pointers and (row, entry) references for direct column access"
     transposed_access = "column_index"
     backward_walks_rows = False

@@ -9,12 +9,12 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
+from ..atomic_files import atomic_write_text
 from ..config import Design
 from ..encodings import Encoding, MemoryParams, get_encoding
-from ..encodings.base import bits_for, weight_range
+from ..encodings.bitfields import bits_for, weight_range
 from ..paths import TEMPLATE_DIR
 from ..pdk import load_pdk_config
-from ..provenance import atomic_write_text
 from ..workloads import build, memory_params
 
 SIM_DEFINE = "SPIKEMEM_SIM"

@@ -7,10 +7,12 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..atomic_files import atomic_write_json
 from ..config import Design
-from ..provenance import atomic_write_json, provenance
+from ..provenance import provenance
 from .render import design_context, render_design
-from .verify import build_simulator, compare, lint, make_stimulus, simulate
+from .simulator import build_simulator, simulate
+from .verify import compare, lint, make_stimulus
 
 
 def render_stage(cfg: Mapping, design: Design, out_dir: str | Path, template_dir: str | Path | None = None) -> dict:

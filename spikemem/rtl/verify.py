@@ -1,4 +1,5 @@
-"""Verification of a rendered design against its golden model, in Icarus Verilog and Verilator.
+"""Verification of a rendered design against its golden model, in Icarus Verilog and Verilator
+(driven through :mod:`spikemem.rtl.simulator`).
 
 For each density: the golden model builds the memory image (sized for the design's capacity),
 the testbench loads it through the load port and plays a shuffled mix of forward, backward and
@@ -8,8 +9,6 @@ per memory must equal the golden model's.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,32 +18,9 @@ import numpy as np
 
 from ..config import Design
 from ..golden import run_events
+from ..processes import run_tool
 from ..workloads import OPERATIONS, build, memory_params, random_events, random_weights, rng_for
-from .render import SIM_DEFINE, capacity, design_context, design_sources, simulation_models
-
-SIMULATORS = ("icarus", "verilator")
-OP_CODES = {"forward": 0, "backward": 1, "update": 2}
-
-
-class ToolFailure(RuntimeError):
-    """An external tool failed; the message names its log and ends with the log's last lines."""
-
-
-def run_tool(cmd: list[str], log: Path, cwd: Path | None = None, timeout: float = 1800) -> None:
-    """Run ``cmd`` with its output in ``log``; on failure raise with the log's path and tail."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "w") as f:
-        f.write("$ " + " ".join(map(str, cmd)) + "\n")
-        f.flush()
-        try:
-            proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=cwd, timeout=timeout)
-        except FileNotFoundError:
-            raise ToolFailure(f"{cmd[0]} is not installed (apt-get install iverilog verilator)") from None
-        except subprocess.TimeoutExpired:
-            raise ToolFailure(f"{cmd[0]} timed out after {timeout} s; log: {log}") from None
-    if proc.returncode:
-        tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-25:])
-        raise ToolFailure(f"{Path(cmd[0]).name} failed (exit {proc.returncode}); log: {log}\n{tail}")
+from .render import capacity, design_context, design_sources, simulation_models
 
 
 @dataclass
@@ -86,80 +62,6 @@ def make_stimulus(
         outputs.append(out[0])
         counts.append(cnt[0])
     return Stimulus(density, loads, events, outputs, counts, list(enc.image.memories))
-
-
-def _hex_lines(values: list[int], bits: int) -> str:
-    digits = (bits + 3) // 4
-    return "".join(f"{v:0{digits}x}\n" for v in values)
-
-
-def write_stimulus(ctx: Mapping, stim: Stimulus, directory: Path) -> tuple[Path, Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    pre_b, post_b, d_b = ctx["pre_bits"], ctx["post_bits"], ctx["delta_bits"]
-    records = []
-    for op, ev in stim.events:
-        pre = ev[0] if op != "backward" else 0
-        post = ev[0] if op == "backward" else (ev[1] if op == "update" else 0)
-        delta = (ev[2] & ((1 << d_b) - 1)) if op == "update" else 0
-        records.append((((OP_CODES[op] << pre_b | pre) << post_b | post) << d_b) | delta)
-    load_file, event_file = directory / "load.hex", directory / "events.hex"
-    load_file.write_text(_hex_lines(stim.loads, ctx["load_sel_bits"] + ctx["load_addr_bits"] + ctx["word_bits"]))
-    event_file.write_text(_hex_lines(records, 2 + pre_b + post_b + d_b))
-    return load_file, event_file
-
-
-def simulate(run_cmd: list[str], ctx: Mapping, stim: Stimulus, directory: Path, *plusargs: str) -> Path:
-    """Write the stimulus files into ``directory``, run the testbench on them and return the path
-    of its output (streams and per-event results)."""
-    load_file, event_file = write_stimulus(ctx, stim, directory)
-    out_file = directory / "out.txt"
-    run_tool(
-        [
-            *run_cmd,
-            f"+load={load_file}",
-            f"+nload={len(stim.loads)}",
-            f"+events={event_file}",
-            f"+nevents={len(stim.events)}",
-            f"+out={out_file}",
-            *plusargs,
-        ],
-        directory / "sim.log",
-    )
-    return out_file
-
-
-def build_simulator(simulator: str, files: Mapping[str, Path], work: Path) -> list[str]:
-    """Compile the testbench and design; return the command that runs the simulation."""
-    sources = [str(p) for p in [files["testbench"], *design_sources(files), *simulation_models(files)]]
-    work.mkdir(parents=True, exist_ok=True)
-    if simulator == "icarus":
-        binary = work / "sim.vvp"
-        run_tool(["iverilog", "-g2005", f"-D{SIM_DEFINE}", "-s", "tb", "-o", str(binary), *sources], work / "build.log")
-        return ["vvp", "-n", str(binary)]
-    obj = work / "obj"
-    run_tool(
-        # The designs are small: an unoptimized C++ build halves the compile time, which dominates.
-        [
-            "verilator",
-            "--binary",
-            "--timing",
-            f"-D{SIM_DEFINE}",
-            "-Wno-fatal",
-            "-Wno-lint",
-            "-Wno-style",
-            "--top-module",
-            "tb",
-            "-Mdir",
-            str(obj),
-            "--build-jobs",
-            "2",
-            "-MAKEFLAGS",
-            "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0",
-            *sources,
-        ],
-        work / "build.log",
-    )
-    return [str(obj / "Vtb")]
 
 
 def lint(files: Mapping[str, Path], work: Path) -> None:
@@ -256,11 +158,4 @@ def latency_summary(cycles: list[int], synapses: list[int]) -> dict:
         "synapses_per_cycle": float(s.sum() / c.sum()) if c.sum() else None,
         "cycles_per_synapse": float(c.sum() / s.sum()) if s.sum() else None,
         "fit": fit,
-    }
-
-
-def simulators_available() -> dict[str, bool]:
-    return {
-        "icarus": bool(shutil.which("iverilog") and shutil.which("vvp")),
-        "verilator": bool(shutil.which("verilator")),
     }

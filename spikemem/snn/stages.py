@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..provenance import atomic_write_json, atomic_write_text, provenance
+from ..atomic_files import atomic_write_bytes, atomic_write_json, atomic_write_text
+from ..provenance import provenance
 from .data import input_spikes, target_raster
 from .train import LAYERS, TrainSettings, train
 
@@ -18,9 +19,7 @@ from .train import LAYERS, TrainSettings, train
 def _save_npy(path: Path, array: np.ndarray) -> None:
     buf = io.BytesIO()
     np.save(buf, array)
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_bytes(buf.getvalue())
-    tmp.replace(path)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def make_data(cfg: Mapping, out_dir: str | Path) -> None:
@@ -78,9 +77,7 @@ def train_run(cfg: Mapping, weight_bits: int, seed: int, data_dir: str | Path, o
     levels = {f"{n}": lv.astype(np.int8) for n, lv in zip(LAYERS, result.best_levels, strict=True) if lv is not None}
     buf = io.BytesIO()
     np.savez_compressed(buf, **levels)
-    tmp = out / ".best_levels.npz.part"
-    tmp.write_bytes(buf.getvalue())
-    tmp.replace(out / "best_levels.npz")
+    atomic_write_bytes(out / "best_levels.npz", buf.getvalue())
 
     mean_events = events.drop(columns="epoch").groupby("layer").mean().to_dict(orient="index")
     metrics = {

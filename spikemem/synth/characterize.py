@@ -12,13 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic_files import atomic_write_json
 from ..config import Design, characterization_events
 from ..golden import event_features
 from ..pdk import load_pdk_config, pdk_root, sha256
-from ..provenance import atomic_write_json, provenance
+from ..processes import run_tool
+from ..provenance import provenance
 from ..rtl.render import design_context, design_sources, simulation_models
+from ..rtl.simulator import simulate
 from ..rtl.stage import load_manifest
-from ..rtl.verify import compare, make_stimulus, run_tool, simulate
+from ..rtl.verify import compare, make_stimulus
 from ..tools import discover
 from ..workloads import OPERATIONS
 from .energy_model import build_energy_model, dynamic, window_energy

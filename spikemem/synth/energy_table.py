@@ -361,7 +361,8 @@ def capacity_bits(cfg: Mapping, design) -> dict:
 
 
 def write_table(table: pd.DataFrame, out_csv: Path, characterizations: list[dict], cfg: Mapping) -> None:
-    from ..provenance import atomic_write_json, atomic_write_text, provenance
+    from ..atomic_files import atomic_write_json, atomic_write_text
+    from ..provenance import provenance
 
     atomic_write_text(out_csv, table.to_csv(index=False, float_format="%.6g"))
     atomic_write_json(out_csv.with_suffix(".schema.json"), SCHEMA)

@@ -12,17 +12,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..rtl.verify import run_tool
+from ..atomic_files import atomic_path
+from ..processes import run_tool
 
 
 def _yosys(commands: list[str], log: Path) -> None:
     """Run Yosys commands in-process (pyosys), logging to ``log``."""
-    import os
     import sys
 
     from pyosys import libyosys as ys
@@ -60,18 +59,17 @@ def cell_models(liberty: Path, out: Path, exclude: tuple[str, ...] = ()) -> Path
     tag = CELL_MODEL_VERSION + "".join(f"-{name}" for name in sorted(exclude))
     out = out.with_name(f"{out.stem}.{tag}{out.suffix}")  # a new version never reuses an old cache
     if not out.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".v", dir=out.parent)  # concurrent jobs each write their own
-        os.close(fd)
-        _yosys([f"read_liberty -ignore_miss_func {liberty}", f"write_verilog -noattr {tmp}"], Path(tmp + ".log"))
-        text = re.sub(r"^(\s*)reg (\\?[\w$]+) ?;", r"\1reg \2 = 1'b0;", Path(tmp).read_text(), flags=re.M)
-        for name in exclude:
-            text, n = re.subn(rf"^module \\?{re.escape(name)}\b.*?^endmodule\s*$", "", text, flags=re.M | re.S)
-            if n > 1:
-                raise RuntimeError(f"{liberty}: {n} modules {name} among the cell models")
-        Path(tmp).write_text(text)
-        os.replace(tmp, out)
-        Path(tmp + ".log").unlink(missing_ok=True)
+        # Concurrent jobs each let Yosys write their own file and then replace the cache atomically.
+        with atomic_path(out, suffix=".yosys.v") as tmp:
+            log = Path(f"{tmp}.log")
+            _yosys([f"read_liberty -ignore_miss_func {liberty}", f"write_verilog -noattr {tmp}"], log)
+            text = re.sub(r"^(\s*)reg (\\?[\w$]+) ?;", r"\1reg \2 = 1'b0;", tmp.read_text(), flags=re.M)
+            for name in exclude:
+                text, n = re.subn(rf"^module \\?{re.escape(name)}\b.*?^endmodule\s*$", "", text, flags=re.M | re.S)
+                if n > 1:
+                    raise RuntimeError(f"{liberty}: {n} modules {name} among the cell models")
+            tmp.write_text(text)
+            log.unlink(missing_ok=True)
     return out
 
 

@@ -156,7 +156,7 @@ def load_library(path: str | Path, cache_dir: str | Path) -> dict:
         return json.loads(cache.read_text())
     model = parse_library(path)
     model["sha256"] = sha256(path)
-    from ..provenance import atomic_write_text
+    from ..atomic_files import atomic_write_text
 
     atomic_write_text(cache, json.dumps(model))
     return model

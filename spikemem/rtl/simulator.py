@@ -1,0 +1,107 @@
+"""The simulator driver: the testbench's stimulus files, building the testbench and design in Icarus
+Verilog or Verilator, and running it.
+
+RTL verification (:mod:`spikemem.rtl.verify`) and gate-level characterization
+(:mod:`spikemem.synth.characterize`) both drive the testbench through it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol
+
+from ..processes import run_tool
+from .render import SIM_DEFINE, design_sources, simulation_models
+
+SIMULATORS = ("icarus", "verilator")
+OP_CODES = {"forward": 0, "backward": 1, "update": 2}
+
+
+class SimulationInput(Protocol):
+    """What the testbench is fed: the load port's words and the events to play, in order."""
+
+    loads: list[int]
+    events: list[tuple[str, tuple[int, ...]]]
+
+
+def _hex_lines(values: list[int], bits: int) -> str:
+    digits = (bits + 3) // 4
+    return "".join(f"{v:0{digits}x}\n" for v in values)
+
+
+def write_stimulus(ctx: Mapping, stim: SimulationInput, directory: Path) -> tuple[Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    pre_b, post_b, d_b = ctx["pre_bits"], ctx["post_bits"], ctx["delta_bits"]
+    records = []
+    for op, ev in stim.events:
+        pre = ev[0] if op != "backward" else 0
+        post = ev[0] if op == "backward" else (ev[1] if op == "update" else 0)
+        delta = (ev[2] & ((1 << d_b) - 1)) if op == "update" else 0
+        records.append((((OP_CODES[op] << pre_b | pre) << post_b | post) << d_b) | delta)
+    load_file, event_file = directory / "load.hex", directory / "events.hex"
+    load_file.write_text(_hex_lines(stim.loads, ctx["load_sel_bits"] + ctx["load_addr_bits"] + ctx["word_bits"]))
+    event_file.write_text(_hex_lines(records, 2 + pre_b + post_b + d_b))
+    return load_file, event_file
+
+
+def simulate(run_cmd: list[str], ctx: Mapping, stim: SimulationInput, directory: Path, *plusargs: str) -> Path:
+    """Write the stimulus files into ``directory``, run the testbench on them and return the path
+    of its output (streams and per-event results)."""
+    load_file, event_file = write_stimulus(ctx, stim, directory)
+    out_file = directory / "out.txt"
+    run_tool(
+        [
+            *run_cmd,
+            f"+load={load_file}",
+            f"+nload={len(stim.loads)}",
+            f"+events={event_file}",
+            f"+nevents={len(stim.events)}",
+            f"+out={out_file}",
+            *plusargs,
+        ],
+        directory / "sim.log",
+    )
+    return out_file
+
+
+def build_simulator(simulator: str, files: Mapping[str, Path], work: Path) -> list[str]:
+    """Compile the testbench and design; return the command that runs the simulation."""
+    sources = [str(p) for p in [files["testbench"], *design_sources(files), *simulation_models(files)]]
+    work.mkdir(parents=True, exist_ok=True)
+    if simulator == "icarus":
+        binary = work / "sim.vvp"
+        run_tool(["iverilog", "-g2005", f"-D{SIM_DEFINE}", "-s", "tb", "-o", str(binary), *sources], work / "build.log")
+        return ["vvp", "-n", str(binary)]
+    obj = work / "obj"
+    run_tool(
+        # The designs are small: an unoptimized C++ build halves the compile time, which dominates.
+        [
+            "verilator",
+            "--binary",
+            "--timing",
+            f"-D{SIM_DEFINE}",
+            "-Wno-fatal",
+            "-Wno-lint",
+            "-Wno-style",
+            "--top-module",
+            "tb",
+            "-Mdir",
+            str(obj),
+            "--build-jobs",
+            "2",
+            "-MAKEFLAGS",
+            "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0",
+            *sources,
+        ],
+        work / "build.log",
+    )
+    return [str(obj / "Vtb")]
+
+
+def simulators_available() -> dict[str, bool]:
+    return {
+        "icarus": bool(shutil.which("iverilog") and shutil.which("vvp")),
+        "verilator": bool(shutil.which("verilator")),
+    }

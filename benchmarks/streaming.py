@@ -19,8 +19,8 @@ from pathlib import Path
 from spikemem.config import Design, load_config
 from spikemem.encodings import REGISTRY, ConvGeometry
 from spikemem.paths import CONFIG_DIR
-from spikemem.rtl.render import design_context
-from spikemem.rtl.stage import render_stage, verify_stage
+from spikemem.rtl.render import design_context, render_stage
+from spikemem.rtl.stage import verify_stage
 
 TARGET = 1.25
 FC_SIZES = ((8, 8), (32, 48))

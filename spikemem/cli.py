@@ -93,7 +93,9 @@ def cmd_snn(args: argparse.Namespace) -> int:
     from .snn import stages
 
     if args.action == "data":
-        stages.make_data(load_config(args.config), args.out_dir)
+        from .snn.data import make_data
+
+        make_data(load_config(args.config), args.out_dir)
     elif args.action == "train":
         cfg = load_config(args.config)
         m = stages.train_run(cfg, args.weight_bits, args.seed, args.data_dir, args.out_dir)
@@ -113,7 +115,8 @@ VARIANT_HELP = "build the design as a variant: ungated (no clock gating) or mem_
 
 def cmd_rtl(args: argparse.Namespace) -> int:
     from .processes import ToolFailure
-    from .rtl.stage import render_stage, verify_stage
+    from .rtl.render import render_stage
+    from .rtl.stage import verify_stage
 
     cfg = apply_variant(load_config(args.config), args.variant)
     design = design_by_name(cfg, args.design)
@@ -141,30 +144,10 @@ def cmd_rtl(args: argparse.Namespace) -> int:
 
 
 def cmd_tabulate_verify(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from .atomic_files import atomic_write_text
+    from .rtl.stage import verification_table
 
-    rows = []
-    for f in args.inputs:
-        r = json.loads(Path(f).read_text())
-        for sim, s in r["simulators"].items():
-            for d in s["densities"]:
-                row = {
-                    "design": r["design"]["name"],
-                    "encoding": r["design"]["encoding"],
-                    "simulator": sim,
-                    "density": d["density"],
-                    "backpressure": d.get("backpressure", True),
-                    "events": d["events"],
-                    "mismatches": d["mismatches"],
-                }
-                for op, c in d["cycles"].items():
-                    row[f"{op}_mean_latency_cycles"] = c["mean_latency"]
-                    row[f"{op}_synapses_per_cycle"] = c["synapses_per_cycle"]
-                    row[f"{op}_cycles_per_synapse"] = c.get("cycles_per_synapse")
-                rows.append(row)
-    atomic_write_text(args.out, pd.DataFrame(rows).to_csv(index=False))
+    atomic_write_text(args.out, verification_table(args.inputs).to_csv(index=False))
     return 0
 
 
@@ -223,59 +206,10 @@ def cmd_energy_table(args: argparse.Namespace) -> int:
 
 
 def cmd_energy(args: argparse.Namespace) -> int:
-    import pandas as pd
+    from .network_energy import energy_stage
 
-    from .atomic_files import atomic_write_json, atomic_write_text
-    from .network_energy import (
-        DT_S,
-        LEAKAGE_MODELS,
-        aggregate_layers,
-        conv_sweep,
-        fc_sweeps,
-        network_layers,
-        real_time_seconds,
-        with_sram_scale,
-    )
-    from .provenance import provenance
-
-    cfg = load_config(args.config)
-    table = pd.read_csv(args.table)
-    out = Path(args.out_dir)
-    layers = []
-    for metrics_file in args.runs:
-        metrics = json.loads(Path(metrics_file).read_text())
-        layers += network_layers(cfg, table, Path(metrics_file).parent, metrics)
-    rows = aggregate_layers(layers)
-
-    def scaled(df: pd.DataFrame) -> pd.DataFrame:
-        # The SRAM part is linear in its per-access energy: scale it after pricing at the Liberty's.
-        return with_sram_scale(df, args.sram_scale) if len(df) else df
-
-    def csv(df: pd.DataFrame) -> str:
-        return df.to_csv(index=False, float_format="%.6g")
-
-    atomic_write_text(out / "network_energy.csv", csv(scaled(pd.DataFrame(rows))))
-    atomic_write_text(out / "network_layers.csv", csv(scaled(pd.DataFrame(layers))))
-    atomic_write_text(out / "fc_sweeps.csv", csv(scaled(fc_sweeps(cfg, table))))
-    atomic_write_text(out / "conv_sweep.csv", csv(scaled(conv_sweep(cfg, table))))
-    atomic_write_json(
-        out / "network_energy.provenance.json",
-        {
-            "energy_table": args.table,
-            "runs": args.runs,
-            "basis": "dynamic energy (logic fit + exact SRAM accesses) per operation is the headline; leakage "
-            "beside it under the time models " + ", ".join(LEAKAGE_MODELS),
-            "sram_scale": args.sram_scale,
-            "leakage_models": {
-                "throughput": "leakage power x the events' cycles at clock_mhz (idle layers power-gated)",
-                "real_time": f"leakage power of the controller and every macro of the layer x snn.steps x {DT_S} s "
-                f"= {real_time_seconds(cfg)} s per training iteration or inference",
-                "shared_time": "leakage_w x one common time for all encodings, swept in the report",
-            },
-            **provenance(cfg, stage="network_energy"),
-        },
-    )
-    print(f"{len(rows)} network x encoding rows")
+    rows = energy_stage(load_config(args.config), Path(args.table), args.runs, Path(args.out_dir), args.sram_scale)
+    print(f"{rows} network x encoding rows")
     return 0
 
 

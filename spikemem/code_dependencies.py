@@ -55,7 +55,7 @@ STAGES: dict[str, Stage] = {
     "pdk_check": Stage(("spikemem.pdk",), data=PDK_CONFIGS, encodings="none"),
     "golden": Stage(("spikemem.golden",), encodings="design"),
     "storage_bits": Stage(("spikemem.golden",)),
-    "rtl_render": Stage(("spikemem.rtl.stage",), data=PDK_CONFIGS, encodings="design"),
+    "rtl_render": Stage(("spikemem.rtl.render",), data=PDK_CONFIGS, encodings="design"),
     "rtl_verify": Stage(("spikemem.rtl.stage",), encodings="design"),
     "verify_summary": Stage(("spikemem.rtl.stage",), encodings="none"),
     "characterize": Stage(("spikemem.synth.characterize",), data=PDK_CONFIGS, encodings="design"),

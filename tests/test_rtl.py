@@ -9,7 +9,8 @@ import pytest
 
 from spikemem.config import designs, load_config
 from spikemem.encodings import REGISTRY
-from spikemem.rtl.stage import render_stage, verify_stage
+from spikemem.rtl.render import render_stage
+from spikemem.rtl.stage import verify_stage
 
 pytestmark = [pytest.mark.tools, pytest.mark.requires("iverilog", "vvp", "verilator")]
 

@@ -100,7 +100,7 @@ def test_energy_model_on_a_hand_checked_netlist():
 @pytest.mark.requires("iverilog", "vvp", "sta")
 @pytest.mark.parametrize("encoding", sorted(REGISTRY))
 def test_whole_chain_on_a_small_design(root, tmp_path, liberty_cache, encoding):
-    from spikemem.rtl.stage import render_stage
+    from spikemem.rtl.render import render_stage
     from spikemem.synth.characterize import characterize
 
     cfg = load_config(root / "config" / "test_small.yaml")

@@ -113,6 +113,7 @@ def _planned_jobs(out: str) -> dict[str, list[str]]:
 TOUCHED = (
     "spikemem/synth/liberty_model.py",
     "spikemem/rtl/render.py",
+    "spikemem/rtl/simulator.py",
     "spikemem/encodings/pb_bmp.py",
     "spikemem/snn/train.py",
     "analysis/hardware_tables.py",

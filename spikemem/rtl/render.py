@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -9,12 +10,13 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from ..atomic_files import atomic_write_text
+from ..atomic_files import atomic_write_json, atomic_write_text
 from ..config import Design
 from ..encodings import Encoding, MemoryParams, get_encoding
 from ..encodings.bitfields import bits_for, weight_range
 from ..paths import TEMPLATE_DIR
 from ..pdk import load_pdk_config
+from ..provenance import provenance
 from ..workloads import build, memory_params
 
 SIM_DEFINE = "SPIKEMEM_SIM"
@@ -191,3 +193,23 @@ def sram_clock_gate(cfg: Mapping, pdk) -> dict[str, str] | None:
             "(CELL/CLK/ENABLE/GATED); set clock_gating.sram: false or name the library's clock gate"
         )
     return pdk.clock_gate
+
+
+def render_stage(cfg: Mapping, design: Design, out_dir: str | Path, template_dir: str | Path | None = None) -> dict:
+    """Render the design and write ``manifest.json`` (its files, parameters, provenance) last."""
+    out = Path(out_dir)
+    files = render_design(cfg, design, out, template_dir)
+    manifest = {
+        "design": design.as_dict(),
+        "files": {k: str(Path(v).relative_to(out)) for k, v in files.items()},
+        "parameters": design_context(cfg, design),
+        "provenance": provenance(cfg, stage="rtl_render"),
+    }
+    atomic_write_json(out / "manifest.json", manifest)
+    return manifest
+
+
+def load_manifest(rtl_dir: str | Path) -> dict[str, Path]:
+    rtl_dir = Path(rtl_dir)
+    manifest = json.loads((rtl_dir / "manifest.json").read_text())
+    return {k: rtl_dir / v for k, v in manifest["files"].items()}

@@ -1,4 +1,5 @@
-"""The RTL stages the CLI runs: render one design, verify one design."""
+"""The RTL verification stage the CLI runs (rendering is :func:`spikemem.rtl.render.render_stage`),
+and the table of every design's verification."""
 
 from __future__ import annotations
 
@@ -10,29 +11,9 @@ from pathlib import Path
 from ..atomic_files import atomic_write_json
 from ..config import Design
 from ..provenance import provenance
-from .render import design_context, render_design
+from .render import design_context, load_manifest
 from .simulator import build_simulator, simulate
 from .verify import compare, lint, make_stimulus
-
-
-def render_stage(cfg: Mapping, design: Design, out_dir: str | Path, template_dir: str | Path | None = None) -> dict:
-    """Render the design and write ``manifest.json`` (its files, parameters, provenance) last."""
-    out = Path(out_dir)
-    files = render_design(cfg, design, out, template_dir)
-    manifest = {
-        "design": design.as_dict(),
-        "files": {k: str(Path(v).relative_to(out)) for k, v in files.items()},
-        "parameters": design_context(cfg, design),
-        "provenance": provenance(cfg, stage="rtl_render"),
-    }
-    atomic_write_json(out / "manifest.json", manifest)
-    return manifest
-
-
-def load_manifest(rtl_dir: str | Path) -> dict[str, Path]:
-    rtl_dir = Path(rtl_dir)
-    manifest = json.loads((rtl_dir / "manifest.json").read_text())
-    return {k: rtl_dir / v for k, v in manifest["files"].items()}
 
 
 def verify_stage(
@@ -89,4 +70,31 @@ def verify_stage(
     return report
 
 
-__all__ = ["render_stage", "verify_stage"]
+def verification_table(reports: list[str | Path]):
+    """One CSV row per design, simulator and density of the verification reports: events,
+    mismatches, and per operation the mean latency, synapses per cycle and cycles per synapse."""
+    import pandas as pd
+
+    rows = []
+    for f in reports:
+        r = json.loads(Path(f).read_text())
+        for sim, s in r["simulators"].items():
+            for d in s["densities"]:
+                row = {
+                    "design": r["design"]["name"],
+                    "encoding": r["design"]["encoding"],
+                    "simulator": sim,
+                    "density": d["density"],
+                    "backpressure": d.get("backpressure", True),
+                    "events": d["events"],
+                    "mismatches": d["mismatches"],
+                }
+                for op, c in d["cycles"].items():
+                    row[f"{op}_mean_latency_cycles"] = c["mean_latency"]
+                    row[f"{op}_synapses_per_cycle"] = c["synapses_per_cycle"]
+                    row[f"{op}_cycles_per_synapse"] = c.get("cycles_per_synapse")
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+__all__ = ["verify_stage", "verification_table"]

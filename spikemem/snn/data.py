@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Mapping
+from pathlib import Path
+
 import numpy as np
+
+from ..atomic_files import atomic_write_bytes, atomic_write_json
+from ..provenance import provenance
 
 
 def input_spikes(n_in: int = 700, steps: int = 250, seed: int = 0, isi_range=(1.25, 36.0)) -> np.ndarray:
@@ -38,3 +45,29 @@ def target_raster(n_out: int = 250, steps: int = 250, seed: int = 0, keep: float
     rng = np.random.default_rng(seed + 1_000_003)  # independent of the input trains' stream
     image = smiley_image(steps, n_out)
     return (image * (rng.random(image.shape) < keep)).astype(np.float32)
+
+
+def save_npy(path: Path, array: np.ndarray) -> None:
+    """Write ``array`` as ``.npy`` atomically."""
+    buf = io.BytesIO()
+    np.save(buf, array)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def make_data(cfg: Mapping, out_dir: str | Path) -> None:
+    """The fixed input trains and target raster (``inputs.npy``, ``target.npy``, ``data.json``)."""
+    s = cfg["snn"]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    x = input_spikes(s["n_in"], s["steps"], s["data_seed"])
+    y = target_raster(s["n_out"], s["steps"], s["data_seed"])
+    save_npy(out / "inputs.npy", x)
+    save_npy(out / "target.npy", y)
+    atomic_write_json(
+        out / "data.json",
+        {
+            "inputs": {"shape": list(x.shape), "spikes": int(x.sum()), "isi_mean_range_steps": [1.25, 36.0]},
+            "target": {"shape": list(y.shape), "spikes": int(y.sum()), "keep_probability": 0.95},
+            "provenance": provenance(cfg, stage="snn_data", data_seed=s["data_seed"]),
+        },
+    )

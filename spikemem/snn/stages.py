@@ -1,4 +1,5 @@
-"""The network experiment's stages, as the CLI runs them: data, one training run, the summary."""
+"""The network experiment's stages, as the CLI runs them: one training run, the summary (the data
+stage is :func:`spikemem.snn.data.make_data`)."""
 
 from __future__ import annotations
 
@@ -12,33 +13,8 @@ import pandas as pd
 
 from ..atomic_files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ..provenance import provenance
-from .data import input_spikes, target_raster
+from .data import save_npy
 from .train import LAYERS, TrainSettings, train
-
-
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    buf = io.BytesIO()
-    np.save(buf, array)
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def make_data(cfg: Mapping, out_dir: str | Path) -> None:
-    """The fixed input trains and target raster (``inputs.npy``, ``target.npy``, ``data.json``)."""
-    s = cfg["snn"]
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    x = input_spikes(s["n_in"], s["steps"], s["data_seed"])
-    y = target_raster(s["n_out"], s["steps"], s["data_seed"])
-    _save_npy(out / "inputs.npy", x)
-    _save_npy(out / "target.npy", y)
-    atomic_write_json(
-        out / "data.json",
-        {
-            "inputs": {"shape": list(x.shape), "spikes": int(x.sum()), "isi_mean_range_steps": [1.25, 36.0]},
-            "target": {"shape": list(y.shape), "spikes": int(y.sum()), "keep_probability": 0.95},
-            "provenance": provenance(cfg, stage="snn_data", data_seed=s["data_seed"]),
-        },
-    )
 
 
 def settings_for(cfg: Mapping, weight_bits: int | None, seed: int) -> TrainSettings:
@@ -73,7 +49,7 @@ def train_run(cfg: Mapping, weight_bits: int, seed: int, data_dir: str | Path, o
     ]
     events = pd.DataFrame(rows)
     atomic_write_text(out / "events.csv", events.to_csv(index=False))
-    _save_npy(out / "best_output.npy", result.best_output.astype(np.uint8))
+    save_npy(out / "best_output.npy", result.best_output.astype(np.uint8))
     levels = {f"{n}": lv.astype(np.int8) for n, lv in zip(LAYERS, result.best_levels, strict=True) if lv is not None}
     buf = io.BytesIO()
     np.savez_compressed(buf, **levels)

@@ -18,9 +18,8 @@ from ..golden import event_features
 from ..pdk import load_pdk_config, pdk_root, sha256
 from ..processes import run_tool
 from ..provenance import provenance
-from ..rtl.render import design_context, design_sources, simulation_models
+from ..rtl.render import design_context, design_sources, load_manifest, simulation_models
 from ..rtl.simulator import simulate
-from ..rtl.stage import load_manifest
 from ..rtl.verify import compare, make_stimulus
 from ..tools import discover
 from ..workloads import OPERATIONS

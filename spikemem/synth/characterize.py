@@ -143,11 +143,13 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
     run_cmd = build_gate_sim(gl_v, files["testbench"], cells_v, simulation_models(files), gl_dir / "activity.v", gl_dir)
 
     std = load_library(std_lib, cache_dir)
-    macro_models = {}
+    macro_models, lib_cells = {}, dict(std["cells"])
     for name, lib in zip(macro_names, macro_libs, strict=True):
-        macro_models[name] = sram_access_energy(load_library(lib, cache_dir), name)
+        macro_lib = load_library(lib, cache_dir)
+        macro_models[name] = sram_access_energy(macro_lib, name)
+        lib_cells[name] = macro_lib["cells"][name]  # the macro's pin capacitances load the nets driving it
     voltage = float(pdk.stdcell["voltage"])
-    model = build_energy_model(conn, order, std["cells"], macro_models, instances, voltage)
+    model = build_energy_model(conn, order, lib_cells, macro_models, instances, voltage)
     if model.unknown_cells:
         raise RuntimeError(f"cells without Liberty data in the netlist: {model.unknown_cells}")
     period_s = 1e-6 / cfg["clock_mhz"]

@@ -1,14 +1,155 @@
-"""Strict Liberty reading and code-versioned caches."""
+"""Gate-level runs checked like the RTL: the SRAM access counters the energy uses against the
+golden model, random start state of the cells, strict Liberty reading and code-versioned caches."""
 
 from __future__ import annotations
+
+import shutil
+import subprocess
+from collections import Counter
 
 import numpy as np
 import pytest
 
-from spikemem.synth import liberty_model
+from spikemem.synth import gatelevel, liberty_model
 from spikemem.synth.energy_model import build_energy_model
-from spikemem.synth.gatelevel import Connectivity
+from spikemem.synth.gatelevel import Connectivity, Sample, check_sram_counts, memory_macros
 from spikemem.synth.liberty_model import LibertyError, parse_library
+
+# ---- SRAM access counts
+
+
+def _memories():
+    return [
+        {"name": "ptr", "implementation": "sram", "macro": "M", "banks": 1, "lanes": 2},
+        {"name": "ent", "implementation": "sram", "macro": "M", "banks": 2, "lanes": 1},
+        {"name": "small", "implementation": "flops", "macro": None},
+    ]
+
+
+def _instances():
+    names = [
+        "u_mem_ent/g_bank[0].g_lane[0].u_macro",
+        "u_mem_ent/g_bank[1].g_lane[0].u_macro",
+        "u_mem_ptr/g_bank[0].g_lane[0].u_macro",
+        "u_mem_ptr/g_bank[0].g_lane[1].u_macro",
+    ]
+    return {n: "M" for n in names}
+
+
+def _samples(per_event: list[list[tuple[int, int]]], base=None) -> list[Sample]:
+    """Cumulative samples: a baseline, then one per event."""
+    acc = [list(x) for x in (base or [(0, 0)] * len(per_event[0]))]
+    out = [Sample(0, 0, [tuple(x) for x in acc], [])]
+    for e, counts in enumerate(per_event):
+        acc = [[a[0] + c[0], a[1] + c[1]] for a, c in zip(acc, counts, strict=True)]
+        out.append(Sample(e + 1, 10 * (e + 1), [tuple(x) for x in acc], []))
+    return out
+
+
+def test_memory_macros_maps_instances_to_memories_banks_and_lanes():
+    groups = memory_macros(_instances(), _memories())
+    assert groups == {
+        "ent": {"lanes": 1, "rtl_lanes": 1, "banks": [[0], [1]]},
+        "ptr": {"lanes": 2, "rtl_lanes": 2, "banks": [[2, 3]]},
+    }
+    with pytest.raises(RuntimeError, match="belongs to no logical SRAM memory"):
+        memory_macros({**_instances(), "u_other/u_macro": "M"}, _memories())
+    # A lane synthesis removed from every bank is fine (it is never accessed); from one bank only,
+    # word accesses no longer map to macro accesses.
+    two_banks_two_lanes = [{"name": "ent", "implementation": "sram", "macro": "M", "banks": 2, "lanes": 2}]
+    uneven = {
+        "u_mem_ent/g_bank[0].g_lane[0].u_macro": "M",
+        "u_mem_ent/g_bank[0].g_lane[1].u_macro": "M",
+        "u_mem_ent/g_bank[1].g_lane[0].u_macro": "M",
+    }
+    with pytest.raises(RuntimeError, match="cannot be checked"):
+        memory_macros(uneven, two_banks_two_lanes)
+    even = {k: v for k, v in uneven.items() if "g_lane[1]" not in k}
+    assert memory_macros(even, two_banks_two_lanes)["ent"]["lanes"] == 1
+
+
+def test_sram_count_check_passes_on_golden_counts_and_raises_on_a_wrong_one():
+    groups = memory_macros(_instances(), _memories())
+    golden = [Counter({"ptr.R": 2, "ent.R": 3, "small.R": 9}), Counter({"ptr.W": 1, "ent.W": 1})]
+    # Instances: ent bank 0, ent bank 1, ptr lane 0, ptr lane 1; a ptr word access hits both lanes.
+    right = [[(2, 0), (1, 0), (2, 0), (2, 0)], [(0, 0), (0, 1), (0, 1), (0, 1)]]
+    result = check_sram_counts(_samples(right), golden, groups, "test")
+    assert result == {"intervals": 2, "mismatches": 0}
+    # One window over both events (as the characterization's windows are) passes too.
+    both = _samples(right)
+    assert check_sram_counts([both[0], both[2]], golden, groups, "test")["intervals"] == 1
+
+    wrong = [[(2, 0), (1, 0), (2, 0), (2, 0)], [(0, 0), (0, 2), (0, 1), (0, 1)]]  # one write too many
+    with pytest.raises(RuntimeError, match=r"design x op at density 0.5.*ent W macro accesses 2, golden 1"):
+        check_sram_counts(_samples(wrong), golden, groups, "design x op at density 0.5")
+    lanes_differ = [[(2, 0), (1, 0), (3, 0), (1, 0)], [(0, 0), (0, 1), (0, 1), (0, 1)]]
+    with pytest.raises(RuntimeError, match="lanes of one bank differ"):
+        check_sram_counts(_samples(lanes_differ), golden, groups, "test")
+    with pytest.raises(RuntimeError, match="cover 1 events of 2"):
+        check_sram_counts(_samples(right)[:2], golden, groups, "test")
+
+
+# ---- random start state of the cell models
+
+CELLS = """module dff(CLK, D, Q);
+  input CLK;
+  wire CLK;
+  input D;
+  wire D;
+  output Q;
+  wire Q;
+  reg _0_;
+  reg IQ;
+  always @(posedge CLK)
+    IQ <= D;
+  always @(posedge CLK)
+    _0_ <= D;
+  assign Q = IQ & _0_;
+endmodule
+module inv(A, Y);
+  input A;
+  output Y;
+  assign Y = ~A;
+endmodule
+"""
+
+TOP = """module top;
+  reg clk = 1'b0;
+  wire [63:0] q;
+  genvar i;
+  generate for (i = 0; i < 64; i = i + 1) begin : g
+    dff f(.CLK(clk), .D(1'b0), .Q(q[i]));
+  end endgenerate
+  initial #2 $display("Q=%b", q);
+endmodule
+"""
+
+
+@pytest.mark.skipif(not shutil.which("iverilog"), reason="needs iverilog")
+def test_cell_models_start_at_zero_or_at_seeded_random_values(tmp_path):
+    text = gatelevel._init_state(CELLS)
+    assert "module spikemem_cell_init" in text and text.count("spikemem_cell_init.draw") == 1  # flops only
+    (tmp_path / "cells.v").write_text(text)
+    (tmp_path / "top.v").write_text(TOP)
+    binary = tmp_path / "sim.vvp"
+    subprocess.run(
+        ["iverilog", "-g2005", "-s", "top", "-s", "spikemem_cell_init", "-o", str(binary)]
+        + [str(tmp_path / "top.v"), str(tmp_path / "cells.v")],
+        check=True,
+    )
+
+    def run(*args):
+        out = subprocess.run(["vvp", "-n", str(binary), *args], capture_output=True, text=True, check=True).stdout
+        return next(line[2:] for line in out.splitlines() if line.startswith("Q=")), out
+
+    zero, log = run()
+    assert zero == "0" * 64 and "spikemem_cell_init" not in log
+    a, log = run("+cell_init_seed=3")
+    # Both state variables of a cell draw the same bit (Q = IQ & _0_ shows it), about half are 1.
+    assert 16 < a.count("1") < 48
+    assert "seed-drawn start state in 64 cells" in log
+    assert run("+cell_init_seed=3")[0] == a and run("+cell_init_seed=4")[0] != a
+
 
 # ---- strict Liberty reading
 
@@ -158,13 +299,17 @@ def test_bus_pins_take_the_bus_capacitance(tmp_path):
 def test_cache_paths_change_with_the_code_fingerprint(tmp_path, monkeypatch):
     lib = _lib(tmp_path)
     a = liberty_model.cache_path(lib, tmp_path)
+    cells_a = gatelevel.cell_models_path(lib, tmp_path / "tiny.cells.v")
     assert a == liberty_model.cache_path(lib, tmp_path)  # stable for the same code and file
     monkeypatch.setattr(liberty_model, "code_fingerprint", lambda: "edited-parser")
+    monkeypatch.setattr(gatelevel, "code_fingerprint", lambda: "edited-generator")
     assert liberty_model.cache_path(lib, tmp_path) != a
+    assert gatelevel.cell_models_path(lib, tmp_path / "tiny.cells.v") != cells_a
     # ... and with the Liberty's content.
     monkeypatch.undo()
     lib.write_text(lib.read_text() + "\n")
     assert liberty_model.cache_path(lib, tmp_path) != a
+    assert gatelevel.cell_models_path(lib, tmp_path / "tiny.cells.v") != cells_a
 
 
 def test_load_library_parses_once_per_code_version(tmp_path, monkeypatch):

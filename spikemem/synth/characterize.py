@@ -29,16 +29,85 @@ from .gatelevel import (
     activity_module,
     build_gate_sim,
     cell_models,
+    check_sram_counts,
     load_connectivity,
     macro_instances,
+    memory_macros,
     parse_activity,
     prepare_netlist,
 )
 from .liberty_model import load_library, sram_access_energy
 from .sc_flow import find_netlist, metrics_of, synthesize
 
+# The netlist the energy is computed from (see the result's flow_level).
+ENERGY_FLOW_LEVEL = "synthesis"
 WINDOW_EVENTS = 25  # events per activity window: the samples the cost model is fitted on
 IDLE_CYCLES = 200  # cycles of the idle window (no events) that measure an idle cycle's energy
+RESET_CHECK_EVENTS = 10  # events per operation of the runs whose cells start at random values
+RESET_CHECK_SEEDS = 3  # such runs, each with its own random start state
+
+
+def _gate_run(run_cmd, ctx, stim, directory: Path, groups, where: str, *plusargs: str) -> dict:
+    """One gate-level run of ``stim`` checked like the RTL: every streamed synapse and hit flag
+    against the golden model, and the macros' access counters (what the SRAM energy is computed
+    from) per window and per event against the golden model's access counts. Returns the checks'
+    results, the window samples and the simulation log."""
+    act_file = directory / "activity.txt"
+    out_file = simulate(run_cmd, ctx, stim, directory, f"+chunk={WINDOW_EVENTS}", f"+activity={act_file}", *plusargs)
+    check = compare(stim, out_file.read_text())
+    if check["mismatches"]:
+        raise RuntimeError(f"gate-level {where}: {check['first_mismatches']}")
+    text = act_file.read_text()
+    n_macros = sum(len(lanes) for g in groups.values() for lanes in g["banks"])
+    samples = parse_activity(text, n_macros)
+    baseline = [s for s in samples if s.events == 0][-1:]  # the sample after the image is loaded
+    counts = {
+        "windows": check_sram_counts(samples, stim.expected_counts, groups, f"{where}, windows")["intervals"],
+        "events": check_sram_counts(
+            baseline + parse_activity(text, n_macros, kind="E"), stim.expected_counts, groups, f"{where}, events"
+        )["intervals"],
+        "memories": sorted(groups),
+        "macros_per_word_access": {m: g["lanes"] for m, g in sorted(groups.items())},
+        "mismatches": 0,
+    }
+    return {"compare": check, "sram_count_check": counts, "samples": samples, "log": (directory / "sim.log")}
+
+
+def reset_check(cfg, design, ctx, run_cmd, groups, work: Path) -> dict:
+    """The short mixed workload with every cell's state starting at random values (one run per
+    seed) instead of 0: all outputs and access counts must still equal the golden model's, which
+    fails where a controller's state is not reset (with probability 1 - 2**-seeds per flop whose
+    start value matters)."""
+    density = cfg["characterization"]["densities"][0]
+    seeds = [int(cfg["seed"]) * RESET_CHECK_SEEDS + k for k in range(RESET_CHECK_SEEDS)]
+    stim = make_stimulus(cfg, design, density, RESET_CHECK_EVENTS, OPERATIONS, purpose="reset_check")
+    runs = []
+    for seed in seeds:
+        where = f"{design.name} reset check (random start state, seed {seed}) at density {density}"
+        run = _gate_run(run_cmd, ctx, stim, work / f"seed{seed}", groups, where, f"+cell_init_seed={seed}")
+        pattern = r"spikemem_cell_init: seed-drawn start state in (\d+) cells, (\d+) of them 1"
+        m = re.search(pattern, run["log"].read_text())
+        if not m or int(m[1]) == 0 or int(m[2]) == 0:
+            raise RuntimeError(f"{where}: the cells did not start from random values ({run['log']})")
+        runs.append(
+            {
+                "seed": seed,
+                "cells_randomized": int(m[1]),
+                "cells_started_at_1": int(m[2]),
+                "gate_level_mismatches": run["compare"]["mismatches"],
+                "sram_count_check": run["sram_count_check"],
+            }
+        )
+    return {
+        "passed": True,
+        "density": density,
+        "events": len(stim.events),
+        "runs": runs,
+        "note": "every flop and latch of the standard cells starts at a seeded random 0/1 (one draw per cell, "
+        "one run per seed; the clock gates' latches are transparent at the start and the SRAM models are not "
+        "cells); the workload mixes all operations under backpressure; streams, hit flags and the SRAM macro "
+        "accesses per window and per event equal the golden model's",
+    }
 
 
 def _sta(script: str, log: Path) -> str:
@@ -138,6 +207,7 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
     gl_v, gl_json = prepare_netlist(netlist, top, [std_lib, *macro_libs], gl_dir)
     conn = load_connectivity(gl_json, top)
     instances = macro_instances(conn, pdk.sram_macros)
+    groups = memory_macros(instances, ctx["memories"])  # macro counters -> logical memories, lanes
     act_src, order = activity_module(conn, instances)
     (gl_dir / "activity.v").write_text(act_src)
     icg = (pdk.clock_gate["cell"],) if pdk.clock_gate else ()  # modelled beside the netlist (render)
@@ -145,11 +215,13 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
     run_cmd = build_gate_sim(gl_v, files["testbench"], cells_v, simulation_models(files), gl_dir / "activity.v", gl_dir)
 
     std = load_library(std_lib, cache_dir)
-    macro_models = {}
+    macro_models, lib_cells = {}, dict(std["cells"])
     for name, lib in zip(macro_names, macro_libs, strict=True):
-        macro_models[name] = sram_access_energy(load_library(lib, cache_dir), name)
+        macro_lib = load_library(lib, cache_dir)
+        macro_models[name] = sram_access_energy(macro_lib, name)
+        lib_cells[name] = macro_lib["cells"][name]  # the macro's pin capacitances load the nets driving it
     voltage = float(pdk.stdcell["voltage"])
-    model = build_energy_model(conn, order, std["cells"], macro_models, instances, voltage)
+    model = build_energy_model(conn, order, lib_cells, macro_models, instances, voltage)
     if model.unknown_cells:
         raise RuntimeError(f"cells without Liberty data in the netlist: {model.unknown_cells}")
     period_s = 1e-6 / cfg["clock_mhz"]
@@ -163,15 +235,10 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
             if not stim.events:
                 continue
             d_dir = gl_dir / f"{op}-d{density:g}"
-            act_file = d_dir / "activity.txt"
             # An always-ready sink: the energy is the controller's own, not a stalled consumer's.
-            out_file = simulate(
-                run_cmd, ctx, stim, d_dir, f"+chunk={WINDOW_EVENTS}", f"+activity={act_file}", "+backpressure=0"
-            )
-            check = compare(stim, out_file.read_text())
-            if check["mismatches"]:
-                raise RuntimeError(f"gate-level {op} at density {density}: {check['first_mismatches']}")
-            samples = parse_activity(act_file.read_text(), len(instances))
+            where = f"{design.name} {op} at density {density}"
+            run = _gate_run(run_cmd, ctx, stim, d_dir, groups, where, "+backpressure=0")
+            check, samples = run["compare"], run["samples"]
             windows = []
             for a, b in zip(samples[:-1], samples[1:], strict=True):
                 if b.events == a.events:
@@ -211,9 +278,14 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
                     "events": len(stim.events),
                     "cycles": last.cycles - first.cycles,
                     "gate_level_mismatches": check["mismatches"],
+                    "sram_count_check": run["sram_count_check"],
                     "windows": windows,
                 }
             )
+
+    t_reset = time.perf_counter()
+    reset = reset_check(cfg, design, ctx, run_cmd, groups, gl_dir / "reset-check")
+    reset["seconds"] = round(time.perf_counter() - t_reset, 1)
 
     cycle_energy = _cycle_energy(cfg, design, ctx, run_cmd, model, len(instances), period_s, gl_dir / "idle", runs)
 
@@ -239,7 +311,11 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
     result = {
         "design": design.as_dict(),
         "top": top,
-        "flow_level": syn["flow_level"],
+        # Energy, activity and timing all come from the synthesized netlist (find_netlist), without
+        # parasitics, whatever flow SiliconCompiler ran: their flow level is synthesis. A placed and
+        # routed run is recorded as what ran (flow_run), never as the level of these numbers.
+        "flow_level": ENERGY_FLOW_LEVEL,
+        "flow_run": syn["flow_level"],
         "synthesis": {
             **synth_metrics,
             "cells_by_type": dict(sorted(cell_types.items())),
@@ -254,6 +330,7 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
         "clock_gating": dict(cfg["clock_gating"]),
         "cycle_energy": cycle_energy,
         "runs": runs,
+        "reset_check": reset,
         "cross_check": {
             "ours_logic_power_w": ours_logic_w,
             "opensta_logic_power_w": sta_logic_w,
@@ -265,7 +342,8 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
         "provenance": provenance(
             cfg,
             stage="characterize",
-            flow_level=syn["flow_level"],
+            flow_level=ENERGY_FLOW_LEVEL,
+            flow_run=syn["flow_level"],
             yosys=syn["yosys"],
             tools={k: v.version for k, v in discover().items()},
             pdk_files={str(p.relative_to(root)): sha256(p) for p in [std_lib, *macro_libs]},

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .gatelevel import Connectivity
+from .liberty_model import LibertyError
 
 
 @dataclass
@@ -41,29 +42,52 @@ def build_energy_model(
     macro_instances: dict[str, str],
     voltage: float,
 ) -> NetlistEnergyModel:
+    """Per-net loads and energies of ``conn`` from the Liberty models in ``cells`` (standard cells
+    and the macros' own models, for their pin capacitances), ``macros`` the macros' access energies.
+
+    A value the Liberty lacks is an error, never a 0 (``LibertyError`` naming library, cell and
+    pin): a connected pin the cell's Liberty does not define, an input pin without a capacitance
+    (nor a library default), a cell without leakage. Absent internal energy is legitimate: sky130
+    books a buffer's input energy on its output (inputs without ``internal_power``) and a tie
+    cell's output never toggles; the parser raises on unreadable tables, so absent means the
+    Liberty has none. A macro's clock and output energy is its access energy (``macros``).
+    """
     load_f: dict[int, float] = defaultdict(float)
     internal: dict[int, float] = defaultdict(float)
     leakage, unknown = 0.0, set()
     output_pins = []
-    for c in conn.cells.values():
+    for inst, c in conn.cells.items():
         model = cells.get(c["type"])
-        if c["type"] not in macros:  # macro leakage is counted with the SRAM terms, not here
-            if model is None:
-                unknown.add(c["type"])
-                continue
+        if model is None:
+            unknown.add(c["type"])
+            continue
+        is_macro = c["type"] in macros
+        where = f"library {model.get('library', '?')}, cell {c['type']}"
+        if not is_macro:  # macro leakage is counted with the SRAM terms, not here
+            if model.get("leakage_w") is None:
+                raise LibertyError(f"{where}: no cell_leakage_power (nor a default_cell_leakage_power)")
             leakage += model["leakage_w"]
         for pin, bits in c["connections"].items():
-            pm = (model or {}).get("pins", {}).get(pin, {})
-            direction = c["directions"].get(pin, pm.get("direction"))
-            for b in bits:
-                if not isinstance(b, int):
-                    continue
-                if direction == "input":
-                    load_f[b] += pm.get("cap_f", 0.0)
-                    if c["type"] not in macros:  # a macro's clock energy is its access energy
-                        internal[b] += pm.get("internal_j", 0.0)
-                elif direction == "output" and "internal_j_vs_load" in pm:
-                    output_pins.append((b, pm["internal_j_vs_load"]))
+            bits = [b for b in bits if isinstance(b, int)]  # constants drive no net
+            if not bits:
+                continue
+            pm = model["pins"].get(pin)
+            if pm is None:
+                raise LibertyError(
+                    f"{where}, pin {pin}: connected in the netlist (instance {inst}) but not in the Liberty"
+                )
+            direction = c["directions"].get(pin) or pm.get("direction")
+            if direction == "input":
+                if pm.get("cap_f") is None:
+                    raise LibertyError(f"{where}, pin {pin}: no capacitance (nor a default_input_pin_cap)")
+                for b in bits:
+                    load_f[b] += pm["cap_f"]
+                    if not is_macro:  # a macro's clock energy is its access energy
+                        internal[b] += pm.get("internal_j", 0.0)  # absent: no internal_power on the pin
+            elif direction == "output" and not is_macro and "internal_j_vs_load" in pm:
+                output_pins.extend((b, pm["internal_j_vs_load"]) for b in bits)
+            elif direction not in ("input", "output", "inout"):
+                raise LibertyError(f"{where}, pin {pin}: no direction in the netlist or the Liberty")
     for b, (loads, energies) in output_pins:
         internal[b] += float(np.interp(load_f[b], loads, energies))
     net_index = {b: k for k, b in enumerate(order)}

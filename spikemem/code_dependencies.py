@@ -61,9 +61,7 @@ STAGES: dict[str, Stage] = {
     "characterize": Stage(("spikemem.synth.characterize",), data=PDK_CONFIGS, encodings="design"),
     "energy_table": Stage(("spikemem.synth.energy_table", "spikemem.config")),
     "clock_gating_table": Stage(("spikemem.synth.clock_gating", "spikemem.synth.energy_table"), encodings="none"),
-    "memory_variants_table": Stage(
-        ("spikemem.synth.memory_variants", "spikemem.synth.energy_table"), encodings="none"
-    ),
+    "memory_variants_table": Stage(("spikemem.synth.memory_variants", "spikemem.synth.energy_table"), encodings="none"),
     "snn_data": Stage(("spikemem.snn.data",)),
     "snn_train": Stage(("spikemem.snn.stages",)),
     "snn_summary": Stage(("spikemem.snn.stages",)),

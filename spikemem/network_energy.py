@@ -173,8 +173,12 @@ def layer_energy(
     rng: np.random.Generator,
     sram_scale: float = 1.0,
     real_time_s: float | None = None,
+    samples: dict | None = None,
 ) -> dict:
     """Energy terms of one layer for the given events per operation.
+
+    ``samples`` (op -> :func:`event_sample`), filled here where missing, lets several pricings of
+    the same layer (training and inference) share one set of golden-model events.
 
     Per operation: ``<op>_j`` (dynamic = ``<op>_logic_j`` + ``<op>_sram_j``, the SRAM part at
     ``sram_scale``), ``<op>_cycles``, ``<op>_leakage_throughput_j`` and ``<op>_ci95_rel`` (0 where
@@ -195,7 +199,11 @@ def layer_energy(
         out[f"{op}_ci95_rel"] = 0.0
         if n > 0:
             row = table_row(table, layer_type, encoding, wb, op)
-            sample = event_sample(enc, op, rng)
+            if samples is None:
+                samples = {}
+            if op not in samples:
+                samples[op] = event_sample(enc, op, rng)
+            sample = samples[op]
             x = sample["features"]
             means = x.mean(axis=0) if len(x) else np.zeros(len(sample["names"]))
             t = price_terms(row, n, dict(zip(sample["names"], means, strict=True)))
@@ -268,9 +276,12 @@ def network_layers(
                 "backward": ev["backward_columns"],
                 "update": update_events(ev, enc),
             }
-            e = layer_energy(table, "fc", encoding, wb, enc, counts, cfg["clock_mhz"], rng, sram_scale, t_real)
+            shared: dict = {}  # one set of golden-model events for training and inference
+            e = layer_energy(table, "fc", encoding, wb, enc, counts, cfg["clock_mhz"], rng, sram_scale, t_real, shared)
             inference = {"forward": metrics["inference_events"]["forward_rows"][layer]}
-            inf = layer_energy(table, "fc", encoding, wb, enc, inference, cfg["clock_mhz"], rng, sram_scale, t_real)
+            inf = layer_energy(
+                table, "fc", encoding, wb, enc, inference, cfg["clock_mhz"], rng, sram_scale, t_real, shared
+            )
             rows.append(
                 {
                     "weight_bits": wb,

@@ -19,6 +19,8 @@ DESIGN = "pb_bmp-fc8x8-w2"
 CHAR = f"results/synth/{DESIGN}/characterization.json"
 TRAIN = "results/snn/runs/w2-s0/metrics.json"
 CURVE = "results/snn/runs/w2-s0/curve.csv"
+
+
 def workflow(root: Path, where: Path) -> Path:
     wf = copy_workflow(root, where)
     # Long enough training that it can be caught in the middle.

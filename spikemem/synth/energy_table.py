@@ -260,9 +260,7 @@ def sram_count_mismatches(chars: list[dict], op: str) -> int | None:
     )
 
 
-def build_table(
-    characterizations: list[dict], golden: dict[str, dict], validation: Iterable[str] = ()
-) -> pd.DataFrame:
+def build_table(characterizations: list[dict], golden: dict[str, dict], validation: Iterable[str] = ()) -> pd.DataFrame:
     """One row per (layer, encoding, weight bits, operation): the logic fit, the exact SRAM
     per-access energies, their held-out validation, and the hardware's leakage and latency.
 

@@ -362,14 +362,10 @@ def network_table(path: Path):
 
 def provenance_summary(table, characterizations: list[dict]) -> dict:
     """What is measured directly at gate level and what is a fitted-model extrapolation."""
-    fitted = sorted(
-        {n.split("-")[1] for v in table.fit_designs.dropna() for n in str(v).split(";")}, key=lambda t: (len(t), t)
-    )
-    validated = (
-        sorted({n.split("-")[1] for n in table.validation_design.dropna()}, key=lambda t: (len(t), t))
-        if "validation_design" in table
-        else []
-    )
+    from spikemem.network_energy import design_shapes
+
+    fitted = design_shapes(table.fit_designs)
+    validated = design_shapes(table.validation_design) if "validation_design" in table else []
     return {
         "designs": len(characterizations),
         "fitted_sizes": ", ".join(fitted),

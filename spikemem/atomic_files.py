@@ -46,10 +46,7 @@ def atomic_path(path: str | Path, suffix: str = ".part") -> Iterator[Path]:
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (see :func:`atomic_path`), synced to disk before the
     rename."""
-    with atomic_path(path) as tmp, open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
+    atomic_write_bytes(path, text.encode())
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

@@ -91,14 +91,12 @@ def event_sample(enc: Encoding, op: str, rng: np.random.Generator, samples: int 
     """Per-event costs of ``op`` on ``enc``: every possible event where that is cheap (``exact``),
     else ``samples`` (default :data:`SAMPLES`) drawn uniformly. ``features`` is events x
     (FEATURES[1:] + SRAM_FEATURES): synapses, word reads and writes, lookups, SRAM reads and writes."""
-    if op == "forward":
+    if op in ("forward", "backward"):
+        # A forward event is a presynaptic neuron (a row), a backward one a postsynaptic (a column).
+        neurons = enc.n_pre if op == "forward" else enc.n_post
         exact = samples is None and enc.n_pre * enc.n_post <= EXACT_MAX_POSITIONS[op]
-        idx = np.arange(enc.n_pre) if exact else rng.integers(0, enc.n_pre, samples or SAMPLES[op])
+        idx = np.arange(neurons) if exact else rng.integers(0, neurons, samples or SAMPLES[op])
         events = [(int(i),) for i in idx]
-    elif op == "backward":
-        exact = samples is None and enc.n_pre * enc.n_post <= EXACT_MAX_POSITIONS[op]
-        idx = np.arange(enc.n_post) if exact else rng.integers(0, enc.n_post, samples or SAMPLES[op])
-        events = [(int(j),) for j in idx]
     else:
         pre, post = np.nonzero(enc.connectivity())
         exact = samples is None and len(pre) <= EXACT_MAX_POSITIONS[op]
@@ -192,15 +190,15 @@ def layer_energy(
     power = leakage_power(table, layer_type, encoding, wb, enc)
     hz = clock_mhz * 1e6
     out: dict = {}
-    flagged, fitted, validated = [], set(), set()
+    flagged, fit_designs, validation_designs = [], [], []
+    if samples is None:
+        samples = {}
     for op in OPS:
         n = counts.get(op, 0.0)
         t = {"logic_j": 0.0, "sram_j": 0.0, "cycles": 0.0}
         out[f"{op}_ci95_rel"] = 0.0
         if n > 0:
             row = table_row(table, layer_type, encoding, wb, op)
-            if samples is None:
-                samples = {}
             if op not in samples:
                 samples[op] = event_sample(enc, op, rng)
             sample = samples[op]
@@ -210,8 +208,8 @@ def layer_energy(
             out[f"{op}_ci95_rel"] = energy_ci95_rel(row, sample)
             if row.get("flagged", False):
                 flagged.append(op)
-            fitted.update(_sizes(row.get("fit_designs")))
-            validated.update(_sizes(row.get("validation_design")))
+            fit_designs.append(row.get("fit_designs"))
+            validation_designs.append(row.get("validation_design"))
         out[f"{op}_logic_j"] = t["logic_j"]
         out[f"{op}_sram_j"] = sram_scale * t["sram_j"]
         out[f"{op}_j"] = t["logic_j"] + sram_scale * t["sram_j"]
@@ -231,23 +229,19 @@ def layer_energy(
     out["sram_scale"] = sram_scale
     out["table_flagged"] = bool(flagged)
     out["table_flagged_ops"] = ";".join(flagged)
-    out["model_fitted_on"] = ";".join(sorted(fitted, key=_size_key))
-    out["model_validated_at"] = ";".join(sorted(validated, key=_size_key))
+    out["model_fitted_on"] = ";".join(design_shapes(fit_designs))
+    out["model_validated_at"] = ";".join(design_shapes(validation_designs))
     out["macros"] = enc.image.macro_count
     out["payload_bits"] = enc.image.payload_bits
     out["metadata_bits"] = enc.image.metadata_bits
     return out
 
 
-def _sizes(designs) -> set[str]:
-    """The shape tags (``fc16x16``, ``conv1x6x6o4k3s1p1``) of ;-separated design names."""
-    if not isinstance(designs, str) or not designs:
-        return set()
-    return {name.split("-")[1] for name in designs.split(";")}
-
-
-def _size_key(tag: str) -> tuple:
-    return (len(tag), tag)
+def design_shapes(cells) -> list[str]:
+    """The shape tags (``fc16x16``, ``conv1x6x6o4k3s1p1``) of the ;-separated design names in
+    ``cells`` (empty or missing cells skipped), each once, smallest first."""
+    tags = {name.split("-")[1] for c in cells if isinstance(c, str) and c for name in c.split(";")}
+    return sorted(tags, key=lambda t: (len(t), t))
 
 
 def update_events(ev: Mapping[str, float], enc: Encoding) -> float:

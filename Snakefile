@@ -13,6 +13,7 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 from snakemake.utils import min_version, validate
 
 from spikemem.code_dependencies import rule_code
+from spikemem.snn.protocols import run_names, training_sets
 from spikemem.config import validate_config, variant_designs
 from analysis.report import FIGURES as REPORT_FIGURES
 from spikemem.workflow import (

@@ -18,9 +18,12 @@ FIGURES = (
     "energy_vs_bits_fc",
     "energy_vs_bits_conv",
     "cheapest_encoding",
+    "retention_vs_bits",
     "retention_vs_energy",
-    "training_2bit",
-    "training_5bit",
+    "training_paper_2bit",
+    "training_paper_5bit",
+    "training_adaptive_2bit",
+    "training_adaptive_5bit",
     "hardware_per_encoding",
 )
 
@@ -148,8 +151,15 @@ def figures(results: Path, figdir: Path) -> dict[str, str]:
 
     net = pd.read_csv(results / "energy/network_energy.csv")
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for enc, g in net.groupby("encoding"):
-        sc = ax.scatter(g.dynamic_j * 1e6, g.min_van_rossum, label=PAPER_LABELS.get(enc, enc), s=18)
+    markers = dict(zip(sorted(set(net.protocol)), "o^sv", strict=False))
+    for (protocol, enc), g in net.groupby(["protocol", "encoding"]):
+        sc = ax.scatter(
+            g.dynamic_j * 1e6,
+            g.min_van_rossum,
+            label=f"{PAPER_LABELS.get(enc, enc)}, {protocol}",
+            s=18,
+            marker=markers[protocol],
+        )
         for _, r in g.iterrows():
             ax.annotate(
                 f"{int(r.weight_bits)}b",
@@ -166,22 +176,32 @@ def figures(results: Path, figdir: Path) -> dict[str, str]:
     ax.legend(fontsize=8)
     _save(fig, figdir / "retention_vs_energy.png")
     captions["retention_vs_energy"] = (
-        "Every trained network (weight bits x seed) under every FC encoding, on the dynamic basis "
-        "(leakage beside it in the tables)."
+        "Every trained network (protocol x sweep point x weight bits x seed) under every FC encoding, on the "
+        "dynamic basis (leakage beside it in the tables). The two protocols score with their own van Rossum "
+        "kernels (decay 0.875 for the paper protocol, 0.75 for the adaptive one): compare within a protocol."
+    )
+    from .snn_figures import retention_figure
+
+    retention_figure(results / "snn/retention.csv", figdir / "retention_vs_bits.png")
+    captions["retention_vs_bits"] = (
+        "Retention against weight bits per training protocol: the best run over the sweep and trials (how the "
+        "paper formed its numbers, stars) and mean +- sd over trials per sweep point; below, the best run's "
+        "layer densities at its best epoch and on its final weights (what the authors measured)."
     )
     sensitivity_figures(results, figdir, captions)
 
     from .snn_figures import run_figure
 
     snn = pd.read_csv(results / "snn/summary.csv")
-    for wb in (2, 5):
-        sub = snn[snn.weight_bits == wb]
-        if sub.empty:
-            continue
+    for (protocol, wb), sub in snn[snn.weight_bits.isin((2, 5))].groupby(["protocol", "weight_bits"]):
         best = sub.loc[sub.min_van_rossum.idxmin()]
-        run_dir = results / f"snn/runs/w{wb}-s{int(best.seed)}"
-        run_figure(run_dir, results / "snn/data/target.npy", figdir / f"training_{wb}bit.png")
-        captions[f"training_{wb}bit"] = f"Best {wb}-bit run: training curve, output raster at its best epoch, target."
+        run_dir = results / f"snn/runs/{best.training_set}/w{wb}-s{int(best.seed)}"
+        key = f"training_{protocol}_{wb}bit"
+        run_figure(run_dir, results / "snn/data/target.npy", figdir / f"{key}.png")
+        captions[key] = (
+            f"Best {wb}-bit run of the {protocol} protocol ({best.training_set}, seed {int(best.seed)}): training "
+            "curve, output raster at its best epoch, target."
+        )
 
     chars = [json.loads(p.read_text()) for p in sorted(results.glob("synth/*/characterization.json"))]
     rows = []
@@ -347,7 +367,7 @@ def network_table(path: Path):
     import pandas as pd
 
     df = pd.read_csv(path)
-    keys = ["weight_bits", "encoding"]
+    keys = ["protocol", "weight_bits", "encoding"]
     out = df.groupby(keys)[NETWORK_COLUMNS].mean()
     quality = [c for c in NETWORK_QUALITY if c in df]
     if quality:
@@ -358,6 +378,32 @@ def network_table(path: Path):
         )
         out = out.join(ops.rename("flagged model rows (ops)"))
     return out.reset_index()
+
+
+def retention_table(path: Path):
+    """Retention and densities per protocol, sweep point and width: mean +- sd over trials, and the
+    best run over the protocol's sweep (how the paper formed its numbers)."""
+    import pandas as pd
+
+    df = pd.read_csv(path)
+    cols = [
+        "protocol",
+        "training_set",
+        "weight_bits",
+        "trials",
+        "min_van_rossum_mean",
+        "min_van_rossum_sd",
+        "hidden_density_mean",
+        "output_density_mean",
+        "hidden_final_density_mean",
+        "output_final_density_mean",
+        "best_training_set",
+        "best_seed",
+        "best_min_van_rossum",
+        "best_hidden_final_density",
+        "best_output_final_density",
+    ]
+    return df[[c for c in cols if c in df]]
 
 
 def provenance_summary(table, characterizations: list[dict]) -> dict:
@@ -443,6 +489,7 @@ def build(results: Path, out_dir: Path) -> None:
         "energy/fc_sweeps.csv",
         "energy/conv_sweep.csv",
         "snn/summary.csv",
+        "snn/retention.csv",
         "verify/summary.csv",
         "golden/storage_bits.csv",
         "synth/clock_gating.csv",
@@ -499,6 +546,7 @@ def build(results: Path, out_dir: Path) -> None:
         figures=[(k, images[k], captions[k]) for k in FIGURES if k in images],
         energy_table=table[[c for c in energy_cols if c in table.columns]].to_html(**fmt),
         networks=network_table(results / "energy/network_energy.csv").to_html(**fmt, na_rep=""),
+        retention=retention_table(results / "snn/retention.csv").to_html(**fmt, na_rep=""),
         validation=model_validation(table).to_html(**fmt, na_rep=""),
         opensta=opensta_record(characterizations).to_html(**fmt, na_rep=""),
         provenance=provenance_summary(table, characterizations),

@@ -60,3 +60,42 @@ def run_figure(run_dir: str | Path, target_npy: str | Path, out_png: str | Path)
     _raster(axes[1], out, f"output at best epoch {m['best_epoch']} (D = {m['min_van_rossum']:.1f})", "tab:blue")
     _raster(axes[2], target, "target")
     _save(fig, out_png)
+
+
+def retention_figure(scores_csv: str | Path, out: str | Path) -> None:
+    """Per protocol: the minimum van Rossum distance against weight bits (the best run, and the mean
+    and standard deviation over trials per sweep point), and the layer densities at the best epoch
+    and on the final weights."""
+    scores = pd.read_csv(scores_csv)
+    protocols = sorted(set(scores.protocol))
+    fig, axes = plt.subplots(2, len(protocols), figsize=(5 * len(protocols), 6.5), squeeze=False)
+    for col, protocol in enumerate(protocols):
+        df = scores[scores.protocol == protocol]
+        ax = axes[0, col]
+        for tset, g in df.groupby("training_set"):
+            ax.errorbar(
+                g.weight_bits,
+                g.min_van_rossum_mean,
+                yerr=g.min_van_rossum_sd,
+                marker="o",
+                ms=3,
+                capsize=3,
+                label=f"{tset} mean +- sd",
+            )
+        best = df.drop_duplicates("weight_bits").sort_values("weight_bits")
+        ax.plot(best.weight_bits, best.best_min_van_rossum, "k*-", label="best run")
+        ax.set(xlabel="weight bits", ylabel="minimum van Rossum distance", title=f"{protocol} protocol")
+        ax.legend(fontsize=7)
+        ax = axes[1, col]
+        for layer, marker in (("hidden", "o"), ("output", "s")):
+            ax.plot(best.weight_bits, best[f"best_{layer}_density"], marker=marker, label=f"{layer}, best epoch")
+            ax.plot(
+                best.weight_bits,
+                best[f"best_{layer}_final_density"],
+                marker=marker,
+                ls="--",
+                label=f"{layer}, final weights",
+            )
+        ax.set(xlabel="weight bits", ylabel="density of the best run", ylim=(0, 1.02))
+        ax.legend(fontsize=7)
+    _save(fig, out)

@@ -1,6 +1,9 @@
 # The spiking-network experiment: data, one training run per weight width and seed, summary.
 
-SNN_RUNS = expand("w{wb}-s{seed}", wb=CFG["snn"]["weight_bits"], seed=CFG["snn"]["seeds"])
+SNN_RUNS = run_names(CFG)  # <training set>/w<bits>-s<seed>
+SNN_RUN_FILES = ("curve.csv", "events.csv", "best_output.npy", "best_levels.npz", "final_levels.npz", "metrics.json")
+BATCHED_SETS = "|".join(t.name for t in training_sets(CFG) if t.batched) or "^$"
+SINGLE_SETS = "|".join(t.name for t in training_sets(CFG) if not t.batched) or "^$"
 
 
 rule snn_data:
@@ -21,38 +24,71 @@ rule snn_data:
         "{params.cli} snn data --config {input.config} --out-dir results/snn/data > {log} 2>&1"
 
 
+rule snn_train_batch:
+    """A training set whose runs train together as one batch (the paper protocol): every width and
+    seed in one job."""
+    input:
+        config=SNN_CONFIG,
+        inputs=rules.snn_data.output.inputs,
+        target=rules.snn_data.output.target,
+        code=rule_code("snn_train_batch"),
+    output:
+        expand(
+            "results/snn/runs/{{tset}}/w{wb}-s{seed}/{f}",
+            wb=CFG["snn"]["weight_bits"],
+            seed=CFG["snn"]["seeds"],
+            f=SNN_RUN_FILES,
+        ),
+    log:
+        "logs/snn/train-{tset}.log",
+    benchmark:
+        "results/benchmarks/snn_train/{tset}.tsv"
+    wildcard_constraints:
+        tset=BATCHED_SETS,
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=240,
+    params:
+        cli=SPIKEMEM,
+    conda:
+        ENV
+    shell:
+        "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} NUMBA_NUM_THREADS={threads} "
+        "{params.cli} snn train --config {input.config} --training-set {wildcards.tset} "
+        "--data-dir results/snn/data --runs-dir results/snn/runs > {log} 2>&1"
+
+
 rule snn_train:
+    """One run of a training set whose runs train one by one (the adaptive protocol)."""
     input:
         config=SNN_CONFIG,
         inputs=rules.snn_data.output.inputs,
         target=rules.snn_data.output.target,
         code=rule_code("snn_train"),
     output:
-        curve="results/snn/runs/w{wb}-s{seed}/curve.csv",
-        events="results/snn/runs/w{wb}-s{seed}/events.csv",
-        output="results/snn/runs/w{wb}-s{seed}/best_output.npy",
-        levels="results/snn/runs/w{wb}-s{seed}/best_levels.npz",
-        metrics="results/snn/runs/w{wb}-s{seed}/metrics.json",
+        expand("results/snn/runs/{{tset}}/w{{wb}}-s{{seed}}/{f}", f=SNN_RUN_FILES),
     log:
-        "logs/snn/train-w{wb}-s{seed}.log",
+        "logs/snn/train-{tset}-w{wb}-s{seed}.log",
     benchmark:
-        "results/benchmarks/snn_train/w{wb}-s{seed}.tsv"
+        "results/benchmarks/snn_train/{tset}-w{wb}-s{seed}.tsv"
     wildcard_constraints:
+        tset=SINGLE_SETS,
         wb=r"\d+",
         seed=r"\d+",
     threads: 1
     resources:
         mem_mb=1500,
-        runtime=60,
+        runtime=120,
     params:
         cli=SPIKEMEM,
-        out_dir=lambda wc: f"results/snn/runs/w{wc.wb}-s{wc.seed}",
     conda:
         ENV
     shell:
         "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} "
-        "{params.cli} snn train --config {input.config} --weight-bits {wildcards.wb} --seed {wildcards.seed} "
-        "--data-dir results/snn/data --out-dir {params.out_dir} > {log} 2>&1"
+        "{params.cli} snn train --config {input.config} --training-set {wildcards.tset} "
+        "--weight-bits {wildcards.wb} --seed {wildcards.seed} "
+        "--data-dir results/snn/data --runs-dir results/snn/runs > {log} 2>&1"
 
 
 rule snn_summary:
@@ -60,7 +96,8 @@ rule snn_summary:
         metrics=expand("results/snn/runs/{run}/metrics.json", run=SNN_RUNS),
         code=rule_code("snn_summary"),
     output:
-        "results/snn/summary.csv",
+        summary="results/snn/summary.csv",
+        scores="results/snn/retention.csv",
     log:
         "logs/snn/summary.log",
     params:
@@ -68,7 +105,7 @@ rule snn_summary:
     conda:
         ENV
     shell:
-        "{params.cli} snn summary --out {output} {input.metrics} > {log} 2>&1"
+        "{params.cli} snn summary --out {output.summary} --scores {output.scores} {input.metrics} > {log} 2>&1"
 
 
 rule snn_data_figures:
@@ -90,18 +127,19 @@ rule snn_data_figures:
 
 rule snn_run_figure:
     input:
-        metrics="results/snn/runs/w{wb}-s{seed}/metrics.json",
+        metrics="results/snn/runs/{tset}/w{wb}-s{seed}/metrics.json",
         target=rules.snn_data.output.target,
         code=rule_code("snn_run_figure"),
     output:
-        "results/snn/runs/w{wb}-s{seed}/training.png",
+        "results/snn/runs/{tset}/w{wb}-s{seed}/training.png",
     log:
-        "logs/snn/figure-w{wb}-s{seed}.log",
+        "logs/snn/figure-{tset}-w{wb}-s{seed}.log",
     wildcard_constraints:
+        tset=r"[a-z]+-[a-z0-9]+",
         wb=r"\d+",
         seed=r"\d+",
     params:
-        run_dir=lambda wc: f"results/snn/runs/w{wc.wb}-s{wc.seed}",
+        run_dir=lambda wc: f"results/snn/runs/{wc.tset}/w{wc.wb}-s{wc.seed}",
     conda:
         ENV
     shell:

@@ -98,15 +98,19 @@ def cmd_snn(args: argparse.Namespace) -> int:
         make_data(load_config(args.config), args.out_dir)
     elif args.action == "train":
         cfg = load_config(args.config)
-        m = stages.train_run(cfg, args.weight_bits, args.seed, args.data_dir, args.out_dir)
-        print(
-            f"w{args.weight_bits} seed {args.seed}: min van Rossum {m['min_van_rossum']:.3f} at epoch "
-            f"{m['best_epoch']}, densities {m['densities']}"
-        )
+        for m in stages.train_stage(cfg, args.training_set, args.data_dir, args.runs_dir, args.weight_bits, args.seed):
+            print(
+                f"{m['training_set']} w{m['weight_bits']} seed {m['seed']}: min van Rossum "
+                f"{m['min_van_rossum']:.3f} at epoch {m['best_epoch']} of {m['epochs']} ({m['stop_reason']}), "
+                f"densities at best {m['densities']}, final {m['final_densities']}"
+            )
     else:
         from .atomic_files import atomic_write_text
 
-        atomic_write_text(args.out, stages.summarize(args.inputs).to_csv(index=False))
+        summary = stages.summarize(args.inputs)
+        atomic_write_text(args.out, summary.to_csv(index=False))
+        if args.scores:
+            atomic_write_text(args.scores, stages.retention_scores(summary).to_csv(index=False))
     return 0
 
 
@@ -292,14 +296,20 @@ def build_parser() -> argparse.ArgumentParser:
     sd = ssub.add_parser("data", help="the fixed input trains and target raster")
     _add_config(sd)
     sd.add_argument("--out-dir", required=True)
-    st = ssub.add_parser("train", help="train one network (one weight width, one seed)")
+    st = ssub.add_parser(
+        "train",
+        help="train the runs of one training set (protocol and sweep point, e.g. paper-a12e12g8): every "
+        "width and seed, or the one given",
+    )
     _add_config(st)
-    st.add_argument("--weight-bits", type=int, required=True)
-    st.add_argument("--seed", type=int, required=True)
+    st.add_argument("--training-set", required=True, help="a name from snn.protocols, e.g. paper-a12e12g8")
+    st.add_argument("--weight-bits", type=int, help="train only this width")
+    st.add_argument("--seed", type=int, help="train only this seed")
     st.add_argument("--data-dir", required=True)
-    st.add_argument("--out-dir", required=True)
-    ss = ssub.add_parser("summary", help="one CSV row per training run")
+    st.add_argument("--runs-dir", required=True, help="runs go to <runs-dir>/<training set>/w<bits>-s<seed>/")
+    ss = ssub.add_parser("summary", help="one CSV row per training run, and the retention scores")
     ss.add_argument("--out", required=True)
+    ss.add_argument("--scores", help="retention scores per protocol and width (best run; mean and sd)")
     ss.add_argument("inputs", nargs="+", help="metrics.json files")
     for q in (sd, st, ss):
         q.set_defaults(func=cmd_snn)

@@ -114,6 +114,15 @@ def _check_semantics(cfg: dict) -> None:
             f"config key 'characterization.weight_bits': the trained widths {missing} (snn.weight_bits) need "
             "energy-table rows; characterize them too"
         )
+    paper = cfg["snn"]["protocols"].get("paper")
+    widest = max(cfg["snn"]["weight_bits"])
+    for k, point in enumerate(paper["sweep"] if paper else []):
+        if point["gradient_bits"] <= widest:
+            raise ConfigError(
+                f"config key 'snn.protocols.paper.sweep[{k}].gradient_bits': {point['gradient_bits']} must exceed "
+                f"the widest weight ({widest} bits, snn.weight_bits), so that the weight clip bound lies on the "
+                "gradient grid"
+            )
     val = cfg["characterization"]["validation"]
     for k, size in enumerate(val["fc_sizes"]):
         if size in cfg["characterization"]["fc_sizes"]:

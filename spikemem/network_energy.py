@@ -261,7 +261,7 @@ def network_layers(
     t_real = real_time_seconds(cfg)
     rows = []
     for encoding in cfg["encodings"]["fc"]:
-        rng = rng_for(cfg, "network", wb, metrics["seed"], encoding)
+        rng = rng_for(cfg, "network", metrics["training_set"], wb, metrics["seed"], encoding)
         for layer in LAYERS:
             enc = encode_fc(encoding, levels[layer].astype(np.int64), wb, params)
             ev = metrics["events_per_iteration_mean"][layer]
@@ -278,12 +278,15 @@ def network_layers(
             )
             rows.append(
                 {
+                    "protocol": metrics["protocol"],
+                    "training_set": metrics["training_set"],
                     "weight_bits": wb,
                     "seed": metrics["seed"],
                     "encoding": encoding,
                     "layer": layer,
                     "min_van_rossum": metrics["min_van_rossum"],
                     "density": metrics["densities"][layer],
+                    "final_density": metrics["final_densities"][layer],
                     **e,
                     "inference_forward_j": inf["forward_j"],
                     "inference_forward_logic_j": inf["forward_logic_j"],
@@ -322,15 +325,20 @@ def aggregate_layers(layer_rows: list[dict]) -> list[dict]:
         return []
     df = pd.DataFrame(layer_rows)
     out = []
-    for (wb, seed, encoding), g in df.groupby(["weight_bits", "seed", "encoding"], sort=False):
+    keys = ["protocol", "training_set", "weight_bits", "seed", "encoding"]
+    for (protocol, tset, wb, seed, encoding), g in df.groupby(keys, sort=False):
         dens = dict(zip(g.layer, g.density, strict=True))
+        final = dict(zip(g.layer, g.final_density, strict=True))
         out.append(
             {
+                "protocol": protocol,
+                "training_set": tset,
                 "weight_bits": int(wb),
                 "seed": int(seed),
                 "encoding": encoding,
                 "min_van_rossum": float(g.min_van_rossum.iloc[0]),
                 **{f"{layer}_density": float(dens[layer]) for layer in LAYERS if layer in dens},
+                **{f"{layer}_final_density": float(final[layer]) for layer in LAYERS if layer in final},
                 **{c: float(g[c].sum()) for c in _SUMMED},
                 "real_time_s": float(g.real_time_s.iloc[0]),
                 "real_time_feasible": bool(g.real_time_feasible.all()),

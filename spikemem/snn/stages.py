@@ -14,32 +14,63 @@ import pandas as pd
 from ..atomic_files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ..provenance import provenance
 from .data import save_npy
-from .train import LAYERS, TrainSettings, train
+from .paper_protocol import train_paper
+from .protocols import TrainingSet, adaptive_settings, paper_settings, training_set
+from .train import LAYERS, TrainResult, train
+from .van_rossum import KERNEL_DECAY
 
 
-def settings_for(cfg: Mapping, weight_bits: int | None, seed: int) -> TrainSettings:
+def train_stage(
+    cfg: Mapping,
+    set_name: str,
+    data_dir: str | Path,
+    runs_dir: str | Path,
+    weight_bits: int | None = None,
+    seed: int | None = None,
+) -> list[dict]:
+    """Train runs of one training set and write each to ``runs_dir/<set>/w<bits>-s<seed>/``.
+
+    The paper protocol trains every width and seed of the configuration as one batch (or the one
+    given); the adaptive protocol trains one run per call. Returns the metrics of each run.
+    """
     s = cfg["snn"]
-    return TrainSettings(
-        weight_bits=weight_bits if s["quantize"] else None,
-        seed=seed,
-        epochs=s["epochs"],
-        learning_rate=s["learning_rate"],
-        error_bits=s["error_bits"],
-        gradient_bits=s["gradient_bits"],
-    )
-
-
-def train_run(cfg: Mapping, weight_bits: int, seed: int, data_dir: str | Path, out_dir: str | Path) -> dict:
-    """Train one network; write its curve, events, best raster and weights, and metrics.json
-    (written last, so a run is complete exactly when its metrics.json exists)."""
-    s = cfg["snn"]
+    tset = training_set(cfg, set_name)
     x = np.load(Path(data_dir) / "inputs.npy")
     y = np.load(Path(data_dir) / "target.npy")
-    settings = settings_for(cfg, weight_bits, seed)
-    result = train(x, y, (s["n_in"], s["n_hidden"], s["n_out"]), settings)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    sizes = (s["n_in"], s["n_hidden"], s["n_out"])
+    widths = s["weight_bits"] if weight_bits is None else [weight_bits]
+    seeds = s["seeds"] if seed is None else [seed]
+    pairs = [(wb, sd) for wb in widths for sd in seeds]
+    if tset.batched:
+        settings = [paper_settings(cfg, tset, wb, sd) for wb, sd in pairs]
+        results = train_paper(x, y, sizes, settings, progress=_progress(len(settings), settings[0].epochs))
+    else:
+        results = [train(x, y, sizes, adaptive_settings(cfg, tset, wb, sd)) for wb, sd in pairs]
+    out = []
+    for (wb, sd), result in zip(pairs, results, strict=True):
+        out.append(write_run(cfg, tset, wb, sd, result, Path(runs_dir) / tset.name / f"w{wb}-s{sd}"))
+    return out
 
+
+def _progress(networks: int, epochs: int):
+    interval = max(1, epochs // 20)
+
+    def report(epoch: int, losses: np.ndarray) -> None:
+        if (epoch + 1) % interval == 0 or epoch + 1 == epochs:
+            print(
+                f"epoch {epoch + 1}/{epochs}: van Rossum over {networks} networks min {losses.min():.2f}, "
+                f"median {np.median(losses):.2f}",
+                flush=True,
+            )
+
+    return report
+
+
+def write_run(cfg: Mapping, tset: TrainingSet, weight_bits: int, seed: int, result: TrainResult, out: Path) -> dict:
+    """Write one run's curve, events, best raster and weights (best epoch and final), and
+    metrics.json last, so a run is complete exactly when its metrics.json exists."""
+    s = cfg["snn"]
+    out.mkdir(parents=True, exist_ok=True)
     curve = pd.DataFrame({"epoch": np.arange(len(result.curve)), "van_rossum": result.curve})
     atomic_write_text(out / "curve.csv", curve.to_csv(index=False))
     rows = [
@@ -50,22 +81,32 @@ def train_run(cfg: Mapping, weight_bits: int, seed: int, data_dir: str | Path, o
     events = pd.DataFrame(rows)
     atomic_write_text(out / "events.csv", events.to_csv(index=False))
     save_npy(out / "best_output.npy", result.best_output.astype(np.uint8))
-    levels = {f"{n}": lv.astype(np.int8) for n, lv in zip(LAYERS, result.best_levels, strict=True) if lv is not None}
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **levels)
-    atomic_write_bytes(out / "best_levels.npz", buf.getvalue())
+    for name, levels in (("best_levels.npz", result.best_levels), ("final_levels.npz", result.final_levels)):
+        arrays = {f"{n}": lv.astype(np.int8) for n, lv in zip(LAYERS, levels, strict=True) if lv is not None}
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        atomic_write_bytes(out / name, buf.getvalue())
 
     mean_events = events.drop(columns="epoch").groupby("layer").mean().to_dict(orient="index")
+    settings = {k: v for k, v in result.settings.items() if k != "lif"}
     metrics = {
         "weight_bits": weight_bits,
         "seed": seed,
-        "quantized": settings.weight_bits is not None,
-        "epochs": settings.epochs,
+        "protocol": tset.protocol,
+        "training_set": tset.name,
+        "activation_bits": tset.activation_bits,
+        "error_bits": tset.error_bits,
+        "gradient_bits": tset.gradient_bits,
+        "quantized": result.best_levels[0] is not None,
+        "epochs": len(result.curve),
+        "stop_reason": result.stop_reason,
+        "loss_kernel_decay": settings.get("kernel_decay", KERNEL_DECAY),
         "min_van_rossum": result.min_distance,
         "best_epoch": result.best_epoch,
         "final_van_rossum": result.curve[-1],
         "initial_van_rossum": result.curve[0],
         "densities": result.densities,
+        "final_densities": result.final_densities,
         "layers": {
             n: {"n_pre": a, "n_post": b}
             for n, a, b in zip(LAYERS, (s["n_in"], s["n_hidden"]), (s["n_hidden"], s["n_out"]), strict=True)
@@ -73,8 +114,10 @@ def train_run(cfg: Mapping, weight_bits: int, seed: int, data_dir: str | Path, o
         "events_per_iteration_mean": mean_events,
         "events_per_iteration_best_epoch": result.events[result.best_epoch],
         "inference_events": {"forward_rows": result.inference_events},
-        "settings": {k: v for k, v in result.settings.items() if k != "lif"} | {"lif": result.settings["lif"]},
-        "provenance": provenance(cfg, stage="snn_train", train_seed=seed, data_seed=s["data_seed"]),
+        "settings": settings | {"lif": result.settings["lif"]},
+        "provenance": provenance(
+            cfg, stage="snn_train", train_seed=seed, data_seed=s["data_seed"], training_protocol=tset.name
+        ),
     }
     atomic_write_json(out / "metrics.json", metrics)
     return metrics
@@ -86,15 +129,65 @@ def summarize(metric_files: list[str | Path]) -> pd.DataFrame:
     for f in metric_files:
         m = json.loads(Path(f).read_text())
         row = {
+            "protocol": m["protocol"],
+            "training_set": m["training_set"],
+            "activation_bits": m["activation_bits"],
+            "error_bits": m["error_bits"],
+            "gradient_bits": m["gradient_bits"],
             "weight_bits": m["weight_bits"],
             "seed": m["seed"],
             "min_van_rossum": m["min_van_rossum"],
             "best_epoch": m["best_epoch"],
+            "epochs": m["epochs"],
+            "stop_reason": m["stop_reason"],
             "initial_van_rossum": m["initial_van_rossum"],
+            "final_van_rossum": m["final_van_rossum"],
         }
         for layer in LAYERS:
             row[f"{layer}_density"] = m["densities"][layer]
+            row[f"{layer}_final_density"] = m["final_densities"][layer]
             for k, v in m["events_per_iteration_mean"][layer].items():
                 row[f"{layer}_{k}"] = v
         rows.append(row)
-    return pd.DataFrame(rows).sort_values(["weight_bits", "seed"]).reset_index(drop=True)
+    return pd.DataFrame(rows).sort_values(["protocol", "training_set", "weight_bits", "seed"]).reset_index(drop=True)
+
+
+def retention_scores(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per protocol and weight width, the retention scores both ways (docs/network.md):
+
+    * ``best_*``: the single best run over the protocol's sweep configurations and seeds (how the
+      paper's 1.37x and 4 % were formed), with its densities at the best epoch and on the final
+      weights;
+    * ``mean``/``sd`` of the minimum distance over seeds, per sweep configuration (the authors'
+      table), and of the densities.
+    """
+    rows = []
+    for (protocol, tset, wb), g in summary.groupby(["protocol", "training_set", "weight_bits"]):
+        rows.append(
+            {
+                "protocol": protocol,
+                "training_set": tset,
+                "weight_bits": int(wb),
+                "trials": len(g),
+                "min_van_rossum_mean": float(g.min_van_rossum.mean()),
+                "min_van_rossum_sd": float(g.min_van_rossum.std(ddof=1)) if len(g) > 1 else 0.0,
+                **{f"{layer}_density_mean": float(g[f"{layer}_density"].mean()) for layer in LAYERS},
+                **{f"{layer}_final_density_mean": float(g[f"{layer}_final_density"].mean()) for layer in LAYERS},
+            }
+        )
+    per_config = pd.DataFrame(rows)
+    best_rows = []
+    for (protocol, wb), g in summary.groupby(["protocol", "weight_bits"]):
+        b = g.loc[g.min_van_rossum.idxmin()]
+        best_rows.append(
+            {
+                "protocol": protocol,
+                "weight_bits": int(wb),
+                "best_training_set": b.training_set,
+                "best_seed": int(b.seed),
+                "best_min_van_rossum": float(b.min_van_rossum),
+                **{f"best_{layer}_density": float(b[f"{layer}_density"]) for layer in LAYERS},
+                **{f"best_{layer}_final_density": float(b[f"{layer}_final_density"]) for layer in LAYERS},
+            }
+        )
+    return per_config.merge(pd.DataFrame(best_rows), on=["protocol", "weight_bits"])

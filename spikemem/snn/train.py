@@ -28,6 +28,10 @@ class TrainSettings:
     # fires at a moderate rate under the input trains (not tuned to any paper figure).
     weight_scale: float = 0.2
     adamax_betas: tuple[float, float] = (0.9, 0.999)
+    # Stop once the van Rossum curve has flattened (plateau_reached), at most ``epochs``;
+    # plateau_window None trains exactly ``epochs``.
+    plateau_window: int | None = None
+    plateau_tolerance: float = 0.01
     lif: LifConstants = field(default_factory=LifConstants)
 
 
@@ -151,10 +155,23 @@ class TrainResult:
     densities: dict[str, float]
     events: list[dict]  # one per epoch: {layer: counts}
     inference_events: dict[str, int]
+    final_levels: list[np.ndarray | None]  # after the last update (what the authors measured)
+    final_densities: dict[str, float]
+    stop_reason: str
+
+
+def plateau_reached(curve: list[float], window: int, tolerance: float) -> bool:
+    """The adaptive protocol's stopping rule: the best distance of the last ``window`` epochs is
+    less than ``tolerance`` (relative) below the best of all epochs before them."""
+    if len(curve) < 2 * window:
+        return False
+    before, recent = min(curve[:-window]), min(curve[-window:])
+    return recent > before * (1.0 - tolerance)
 
 
 def train(x: np.ndarray, target: np.ndarray, sizes: tuple[int, ...], settings: TrainSettings) -> TrainResult:
-    """Train one network; the score is the minimum van Rossum distance over training."""
+    """Train one network by the adaptive protocol (Adamax, stochastic error rounding); the score is
+    the minimum van Rossum distance over training."""
     net = SpikingNetwork(sizes, settings)
     opt = Adamax(net.weights, settings.learning_rate, settings.adamax_betas)
     curve, events = [], []
@@ -173,9 +190,38 @@ def train(x: np.ndarray, target: np.ndarray, sizes: tuple[int, ...], settings: T
                 inference,
             )
         opt.step(grads)
+        window = settings.plateau_window
+        if (
+            window is not None
+            and (epoch + 1) % window == 0
+            and plateau_reached(curve, window, settings.plateau_tolerance)
+        ):
+            stop = (
+                f"plateau after {epoch + 1} epochs (best of the last {window} within {settings.plateau_tolerance:.1%})"
+            )
+            break
+    else:
+        stop = f"{settings.epochs} epochs" + (" (no plateau reached)" if settings.plateau_window else "")
     loss, epoch, output, levels, inference = best
-    densities = {
+    final = [lv for _, lv in net.effective_weights()]
+    return TrainResult(
+        settings=asdict(settings) | {"protocol": "adaptive"},
+        curve=curve,
+        min_distance=float(loss),
+        best_epoch=epoch,
+        best_output=output,
+        best_levels=levels,
+        densities=_densities(levels),
+        events=events,
+        inference_events=inference,
+        final_levels=final,
+        final_densities=_densities(final),
+        stop_reason=stop,
+    )
+
+
+def _densities(levels) -> dict[str, float]:
+    return {
         name: float(np.count_nonzero(lv) / lv.size) if lv is not None else 1.0
         for name, lv in zip(LAYERS, levels, strict=True)
     }
-    return TrainResult(asdict(settings), curve, float(loss), epoch, output, levels, densities, events, inference)

@@ -54,3 +54,17 @@ def van_rossum_and_grad(
         return 0.0, np.zeros_like(x)
     grad = reverse_exp_filter(diff, a) / (tau * dist)  # d sqrt(S/tau) = dS / (2 tau D), dS = 2 diff
     return float(dist), grad.astype(x.dtype, copy=False)
+
+
+def van_rossum_batch_and_grad(
+    x: np.ndarray, y: np.ndarray, a: float = KERNEL_DECAY, tau: float = TAU
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`van_rossum_and_grad` for a batch of rasters ``x`` (time, batch, neurons) against one
+    target ``y`` (time, neurons): distances (batch,) and gradients shaped like ``x``."""
+    steps, batch = x.shape[:2]
+    kernel = decay_matrix(steps, a, x.dtype.str)
+    diff = (kernel @ (x - y[:, None, :]).reshape(steps, -1)).reshape(x.shape)
+    dist = np.sqrt(np.sum(diff.astype(np.float64) ** 2, axis=(0, 2)) / tau)
+    scale = np.where(dist > 0, 1.0 / (tau * np.where(dist > 0, dist, 1.0)), 0.0).astype(x.dtype)
+    grad = (kernel.T @ diff.reshape(steps, -1)).reshape(x.shape) * scale[None, :, None]
+    return dist, grad

@@ -1,0 +1,160 @@
+"""Compiled (numba) time loops and weight update of the paper protocol.
+
+They compute exactly what the numpy reference in :mod:`spikemem.snn.paper_protocol` computes (a
+test compares them bit for bit): every quantizer's arithmetic is on power-of-two grids, and the
+power of two nearest a peak is taken from its binary exponent, not from a rounded logarithm, so
+float32 and float64 agree. numpy spends most of a batched epoch on per-step calls over small
+arrays; these loops fuse each step's dozen passes into one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+SQRT_HALF = math.sqrt(0.5)
+# Adding and subtracting 1.5 * 2**23 rounds a float32 of magnitude below 2**22 to the nearest
+# integer, ties to even, exactly as np.rint does, without a libm call per element.
+ROUNDER = np.float32(1.5 * 2**23)
+
+
+@njit(cache=True, inline="always")
+def _rint(v):
+    return (v + ROUNDER) - ROUNDER
+
+
+@njit(cache=True)
+def nearest_power_of_two(peak):
+    """The power of two nearest ``peak`` on a log scale; 1 for 0."""
+    if peak <= 0.0:
+        return 1.0
+    m, e = math.frexp(peak)  # peak = m * 2**e, 0.5 <= m < 1
+    return math.ldexp(1.0, e if m >= SQRT_HALF else e - 1)
+
+
+@njit(cache=True, inline="always")
+def _quantize(x, bound, levels):
+    if x > bound:
+        return _rint(bound * levels) / levels, False
+    if x < -bound:
+        return _rint(-bound * levels) / levels, False
+    return _rint(x * levels) / levels, True
+
+
+@njit(cache=True, parallel=True)
+def layer_forward(current, levels, bound, a, b, theta):
+    """As :func:`spikemem.snn.paper_protocol.layer_forward`; ``levels`` and ``bound`` are the state
+    quantizer's per network (batch,) arrays."""
+    steps, batch, n = current.shape
+    spikes = np.empty_like(current)
+    above = np.empty_like(current)
+    masks = np.empty((3, steps, batch, n), dtype=np.bool_)
+    syn = np.zeros((batch, n), np.float32)
+    mem = np.zeros((batch, n), np.float32)
+    for t in range(steps):
+        for k in prange(batch):
+            lv, bd = levels[k], bound[k]
+            for i in range(n):
+                u, masks[0, t, k, i] = _quantize(np.float32(mem[k, i] - theta), bd, lv)
+                s = np.float32(1.0) if u > 0 else np.float32(0.0)
+                above[t, k, i] = u
+                spikes[t, k, i] = s
+                new_syn, masks[1, t, k, i] = _quantize(np.float32(a * syn[k, i] + current[t, k, i]), bd, lv)
+                mem[k, i], masks[2, t, k, i] = _quantize(np.float32(np.float32(b * mem[k, i] + syn[k, i]) - s), bd, lv)
+                syn[k, i] = new_syn
+    return spikes, above, masks
+
+
+@njit(cache=True, inline="always")
+def _normalized(x, inv_scale, bound, levels):
+    v = x * inv_scale
+    if v > bound:
+        v = bound
+    elif v < -bound:
+        v = -bound
+    return _rint(v * levels) / levels
+
+
+@njit(cache=True, parallel=True)
+def normalize_errors(errors, levels, bound):
+    """Each network's errors (T, batch, n) over the power of two nearest their peak, clipped and
+    rounded to its error bits, as (batch, T, n): :meth:`BitVector.normalize_errors`."""
+    steps, batch, n = errors.shape
+    out = np.empty((batch, steps, n), np.float32)
+    for k in prange(batch):
+        peak = np.float32(0.0)
+        for t in range(steps):
+            for i in range(n):
+                peak = max(peak, abs(errors[t, k, i]))
+        inv = np.float32(1.0 / nearest_power_of_two(peak))
+        for t in range(steps):
+            for i in range(n):
+                out[k, t, i] = _normalized(errors[t, k, i], inv, bound[k], levels[k])
+    return out
+
+
+@njit(cache=True, parallel=True)
+def layer_backward(grad_spikes, above, masks, levels, bound, a, b, slope):
+    """As :func:`spikemem.snn.paper_protocol.layer_backward`, with the error quantizer's per
+    network ``levels`` and ``bound``."""
+    steps, batch, n = grad_spikes.shape
+    d_current = np.empty_like(grad_spikes)
+    d_mem = np.zeros((batch, n), np.float32)
+    d_syn = np.zeros((batch, n), np.float32)
+    d_above = np.empty((batch, n), np.float32)
+    one = np.float32(1.0)
+    for t in range(steps - 1, -1, -1):
+        for k in prange(batch):
+            lv, bd = levels[k], bound[k]
+            peak_syn = np.float32(0.0)
+            peak_mem = np.float32(0.0)
+            peak_above = np.float32(0.0)
+            for i in range(n):
+                den = np.float32(slope) * abs(above[t, k, i]) + one
+                d_above[k, i] = grad_spikes[t, k, i] * (one / (den * den))
+                peak_syn = max(peak_syn, abs(d_syn[k, i]))
+                peak_mem = max(peak_mem, abs(d_mem[k, i]))
+                peak_above = max(peak_above, abs(d_above[k, i]))
+            inv_syn = np.float32(1.0 / nearest_power_of_two(peak_syn))
+            inv_mem = np.float32(1.0 / nearest_power_of_two(peak_mem))
+            inv_above = np.float32(1.0 / nearest_power_of_two(peak_above))
+            for i in range(n):
+                pre_syn = _normalized(d_syn[k, i], inv_syn, bd, lv) if masks[1, t, k, i] else np.float32(0.0)
+                pre_mem = _normalized(d_mem[k, i], inv_mem, bd, lv) if masks[2, t, k, i] else np.float32(0.0)
+                d_current[t, k, i] = pre_syn
+                spike_path = _normalized(d_above[k, i], inv_above, bd, lv) if masks[0, t, k, i] else np.float32(0.0)
+                d_mem[k, i] = spike_path + b * pre_mem
+                d_syn[k, i] = a * pre_syn + pre_mem
+    return d_current
+
+
+@njit(cache=True)
+def fixed_step_update(weights, grads, uniforms, levels_before, gradient_step, bound):
+    """WAGE's fixed-step update of one network's layer, in place, with its event counts.
+
+    ``grads`` is divided by the power of two nearest its peak and stochastically rounded (with
+    ``uniforms``) to whole quanta of ``gradient_step``; the shadow ``weights`` move by them and are
+    clipped to ``bound``. Returns (updates, updates on non-zero levels before the step).
+    """
+    peak = np.float32(0.0)
+    for g in grads.flat:
+        peak = max(peak, abs(g))
+    moved = 0
+    moved_nonzero = 0
+    if peak == 0.0:
+        return moved, moved_nonzero
+    inv = np.float32(1.0 / nearest_power_of_two(peak))
+    w, g, u, lv = weights.ravel(), grads.ravel(), uniforms.ravel(), levels_before.ravel()
+    for j in range(w.size):
+        x = abs(g[j]) * inv
+        low = np.floor(x)
+        steps = low + (np.float32(1.0) if u[j] < x - low else np.float32(0.0))
+        if steps != 0.0:
+            moved += 1
+            if lv[j] != 0.0:
+                moved_nonzero += 1
+            v = w[j] - np.float32(math.copysign(steps, g[j])) * gradient_step
+            w[j] = min(max(v, -bound), bound)
+    return moved, moved_nonzero

@@ -1,0 +1,86 @@
+"""The two training protocols of the network experiment and their sweeps (docs/network.md).
+
+A *training set* is one protocol at one sweep configuration (its widths of states, errors and
+gradients), trained at every weight width and seed of the configuration. Its name, used in result
+paths, spells the configuration: ``paper-a12e12g8`` (activation, error, gradient bits),
+``adaptive-e8g8``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .paper_protocol import PaperSettings
+from .train import TrainSettings
+
+PROTOCOLS = ("paper", "adaptive")
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    protocol: str
+    activation_bits: int | None  # None: the adaptive protocol's states are float
+    error_bits: int
+    gradient_bits: int
+
+    @property
+    def name(self) -> str:
+        a = "" if self.activation_bits is None else f"a{self.activation_bits}"
+        return f"{self.protocol}-{a}e{self.error_bits}g{self.gradient_bits}"
+
+    @property
+    def batched(self) -> bool:
+        """Whether all widths and seeds of the set train as one batched job."""
+        return self.protocol == "paper"
+
+
+def training_sets(cfg: Mapping) -> list[TrainingSet]:
+    """Every protocol's sweep configurations, in the order of the configuration."""
+    sets = []
+    for protocol, spec in cfg["snn"]["protocols"].items():
+        for point in spec["sweep"]:
+            sets.append(
+                TrainingSet(protocol, point.get("activation_bits"), point["error_bits"], point["gradient_bits"])
+            )
+    return sets
+
+
+def training_set(cfg: Mapping, name: str) -> TrainingSet:
+    for s in training_sets(cfg):
+        if s.name == name:
+            return s
+    raise KeyError(f"no training set {name!r} in snn.protocols (have {[s.name for s in training_sets(cfg)]})")
+
+
+def run_names(cfg: Mapping) -> list[str]:
+    """``<training set>/w<bits>-s<seed>`` for every run of the experiment."""
+    s = cfg["snn"]
+    return [f"{t.name}/w{wb}-s{seed}" for t in training_sets(cfg) for wb in s["weight_bits"] for seed in s["seeds"]]
+
+
+def paper_settings(cfg: Mapping, tset: TrainingSet, weight_bits: int, seed: int) -> PaperSettings:
+    spec = cfg["snn"]["protocols"]["paper"]
+    return PaperSettings(
+        weight_bits=weight_bits,
+        seed=seed,
+        epochs=spec["epochs"],
+        activation_bits=tset.activation_bits,
+        error_bits=tset.error_bits,
+        gradient_bits=tset.gradient_bits,
+    )
+
+
+def adaptive_settings(cfg: Mapping, tset: TrainingSet, weight_bits: int, seed: int) -> TrainSettings:
+    spec = cfg["snn"]["protocols"]["adaptive"]
+    plateau = spec.get("plateau")
+    return TrainSettings(
+        weight_bits=weight_bits if spec.get("quantize", True) else None,
+        seed=seed,
+        epochs=spec["max_epochs"],
+        learning_rate=spec.get("learning_rate", 0.002),
+        error_bits=tset.error_bits,
+        gradient_bits=tset.gradient_bits,
+        plateau_window=None if plateau is None else plateau["window"],
+        plateau_tolerance=0.01 if plateau is None else plateau["tolerance"],
+    )

@@ -258,8 +258,11 @@ def _trained_run(tmp_path: Path, cfg, wb: int = 2) -> tuple[Path, dict]:
     metrics = {
         "weight_bits": wb,
         "seed": 0,
+        "protocol": "paper",
+        "training_set": "paper-a12e12g8",
         "min_van_rossum": 1.5,
         "densities": {"hidden": float(np.mean(hidden != 0)), "output": float(np.mean(output != 0))},
+        "final_densities": {"hidden": float(np.mean(hidden != 0)), "output": float(np.mean(output != 0))},
         "events_per_iteration_mean": {"hidden": ev(10), "output": ev(5)},
         "inference_events": {"forward_rows": {"hidden": 30, "output": 15}},
     }

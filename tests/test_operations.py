@@ -17,8 +17,8 @@ from test_workflow import SNAKEMAKE, copy_workflow
 
 DESIGN = "pb_bmp-fc8x8-w2"
 CHAR = f"results/synth/{DESIGN}/characterization.json"
-TRAIN = "results/snn/runs/w2-s0/metrics.json"
-CURVE = "results/snn/runs/w2-s0/curve.csv"
+TRAIN = "results/snn/runs/adaptive-e8g8/w2-s0/metrics.json"
+CURVE = "results/snn/runs/adaptive-e8g8/w2-s0/curve.csv"
 
 
 def workflow(root: Path, where: Path) -> Path:
@@ -78,7 +78,7 @@ def in_synthesis(wf: Path) -> bool:
 
 
 def in_training(wf: Path) -> bool:
-    log = wf / "logs/snn/train-w2-s0.log"
+    log = wf / "logs/snn/train-adaptive-e8g8-w2-s0.log"
     return log.exists() and time.time() - log.stat().st_mtime > 1.0 and not (wf / TRAIN).exists()
 
 

@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import paper_kernels
-from .network import LifConstants, surrogate_grad
+from .network import LifConstants, smooth_spike, surrogate_grad
 from .paper_kernels import SQRT_HALF
 from .train import LAYERS, TrainResult, _densities
 from .van_rossum import van_rossum_batch_and_grad
@@ -130,49 +130,67 @@ class BitVector:
         return np.rint(x * lv) * st
 
 
-def layer_forward(current: np.ndarray, states: BitVector, c: LifConstants):
+def layer_forward(
+    current: np.ndarray, states: BitVector | None, c: LifConstants, smooth: bool = False, reset: np.ndarray | None = None
+):
     """One layer over time, batched: ``current`` is (T, batch, n).
 
     Returns ``spikes`` and what the backward pass needs: the quantized ``mem - theta`` and the
-    unclipped masks of its three quantizers, all (T, batch, n).
+    unclipped masks of its three quantizers, all (T, batch, n). ``states=None`` leaves the states
+    unquantized; ``smooth`` spikes through :func:`smooth_spike` and ``reset`` fixes the reset
+    sequence (both for the finite-difference test of the backward loop).
     """
     steps = current.shape[0]
-    shape = current.shape[1:]
-    syn = np.zeros(shape, np.float32)
-    mem = np.zeros(shape, np.float32)
+    dtype = current.dtype.type
+    syn = np.zeros(current.shape[1:], current.dtype)
+    mem = np.zeros_like(syn)
     spikes = np.empty_like(current)
     above = np.empty_like(current)
-    masks = np.empty((3, *current.shape), dtype=bool)
-    a, b, theta = np.float32(c.syn_decay), np.float32(c.mem_decay), np.float32(c.threshold)
+    masks = np.ones((3, *current.shape), dtype=bool)
+
+    def quantize(x, t, k):
+        if states is None:
+            return x
+        q, masks[k, t] = states.quantize_state(x)
+        return q
+
+    a, b, theta = dtype(c.syn_decay), dtype(c.mem_decay), dtype(c.threshold)
     for t in range(steps):
-        above[t], masks[0, t] = states.quantize_state(mem - theta)
-        spikes[t] = above[t] > 0
-        new_syn, masks[1, t] = states.quantize_state(a * syn + current[t])
-        mem, masks[2, t] = states.quantize_state(b * mem + syn - spikes[t])
+        above[t] = quantize(mem - theta, t, 0)
+        spikes[t] = smooth_spike(above[t], c.surrogate_slope) if smooth else above[t] > 0
+        rst = (above[t] > 0) if reset is None else reset[t]
+        new_syn = quantize(a * syn + current[t], t, 1)
+        mem = quantize(b * mem + syn - rst, t, 2)
         syn = new_syn
     return spikes, above, masks
 
 
 def layer_backward(
-    grad_spikes: np.ndarray, above: np.ndarray, masks: np.ndarray, errors: BitVector, c: LifConstants
+    grad_spikes: np.ndarray, above: np.ndarray, masks: np.ndarray, errors: BitVector | None, c: LifConstants
 ) -> np.ndarray:
     """dL/d(current) (T, batch, n) from dL/d(spikes), stepping back through the state quantizers.
 
     The reset is held constant (it is an index mask in the authors' code); every quantizer divides
     the error reaching it by its power-of-two peak over the layer's neurons, rounds it to ``eb``
-    bits and zeroes it where the forward value was clipped.
+    bits and zeroes it where the forward value was clipped. ``errors=None`` passes errors exactly:
+    then this is the gradient of the surrogate-smoothed layer (the finite-difference test).
     """
     steps = grad_spikes.shape[0]
-    a, b = np.float32(c.syn_decay), np.float32(c.mem_decay)
+    dtype = grad_spikes.dtype.type
+    a, b = dtype(c.syn_decay), dtype(c.mem_decay)
     d_current = np.empty_like(grad_spikes)
-    d_mem = np.zeros(grad_spikes.shape[1:], np.float32)  # dL/dmem[t+1]
+    d_mem = np.zeros(grad_spikes.shape[1:], grad_spikes.dtype)  # dL/dmem[t+1]
     d_syn = np.zeros_like(d_mem)  # dL/dsyn[t+1]
+
+    def quantize(e):
+        return e if errors is None else errors.normalize_errors(e)
+
     for t in range(steps - 1, -1, -1):
-        pre_syn = errors.normalize_errors(d_syn) * masks[1, t]
-        pre_mem = errors.normalize_errors(d_mem) * masks[2, t]
+        pre_syn = quantize(d_syn) * masks[1, t]
+        pre_mem = quantize(d_mem) * masks[2, t]
         d_current[t] = pre_syn
         d_above = grad_spikes[t] * surrogate_grad(above[t], c.surrogate_slope)
-        d_mem = errors.normalize_errors(d_above) * masks[0, t] + b * pre_mem
+        d_mem = quantize(d_above) * masks[0, t] + b * pre_mem
         d_syn = a * pre_syn + pre_mem
     return d_current
 

@@ -60,11 +60,18 @@ def van_rossum_batch_and_grad(
     x: np.ndarray, y: np.ndarray, a: float = KERNEL_DECAY, tau: float = TAU
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`van_rossum_and_grad` for a batch of rasters ``x`` (time, batch, neurons) against one
-    target ``y`` (time, neurons): distances (batch,) and gradients shaped like ``x``."""
-    steps, batch = x.shape[:2]
-    kernel = decay_matrix(steps, a, x.dtype.str)
-    diff = (kernel @ (x - y[:, None, :]).reshape(steps, -1)).reshape(x.shape)
-    dist = np.sqrt(np.sum(diff.astype(np.float64) ** 2, axis=(0, 2)) / tau)
-    scale = np.where(dist > 0, 1.0 / (tau * np.where(dist > 0, dist, 1.0)), 0.0).astype(x.dtype)
-    grad = (kernel.T @ diff.reshape(steps, -1)).reshape(x.shape) * scale[None, :, None]
-    return dist, grad
+    target ``y`` (time, neurons): distances (batch,) and gradients shaped like ``x``.
+
+    The filters run as recursions over time, element by element, so each network's numbers are the
+    same whatever it is batched with (a matrix product's summation order depends on the shapes).
+    """
+    diff = (x - y[:, None, :]).astype(np.float64)
+    for t in range(1, len(diff)):
+        diff[t] += a * diff[t - 1]
+    # Sums along contiguous rows only: their order depends on the row length, not on the batch.
+    per_step = np.sum(diff**2, axis=2)
+    dist = np.sqrt(np.ascontiguousarray(per_step.T).sum(axis=1) / tau)
+    for t in range(len(diff) - 2, -1, -1):
+        diff[t] += a * diff[t + 1]
+    scale = np.divide(1.0, tau * dist, out=np.zeros_like(dist), where=dist > 0)
+    return dist, (diff * scale[None, :, None]).astype(x.dtype)

@@ -1,0 +1,186 @@
+"""The authors' training protocol (spikemem.snn.paper_protocol) and the adaptive protocol's plateau."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spikemem.snn.data import input_spikes, target_raster
+from spikemem.snn.network import LifConstants
+from spikemem.snn.paper_protocol import (
+    BitVector,
+    PaperBatch,
+    PaperSettings,
+    grid_step,
+    initial_zero_fraction,
+    layer_backward,
+    layer_forward,
+    layer_scale,
+    power_of_two_near,
+    train_paper,
+)
+from spikemem.snn.stages import retention_scores
+from spikemem.snn.train import plateau_reached
+from spikemem.snn.van_rossum import van_rossum_and_grad, van_rossum_batch_and_grad
+
+SIZES = (40, 30, 20)
+STEPS = 50
+
+
+@pytest.fixture(scope="module")
+def data():
+    return input_spikes(SIZES[0], STEPS, seed=0), target_raster(SIZES[2], STEPS, seed=0)
+
+
+def test_backward_loop_is_the_gradient_of_the_smoothed_layer_when_errors_pass_exactly():
+    """With the quantizers off, the paper protocol's step-by-step backward pass is the gradient of
+    the surrogate-smoothed layer (resets held), checked by central differences."""
+    rng = np.random.default_rng(0)
+    c = LifConstants()
+    current = rng.normal(0.35, 0.3, (12, 1, 5))
+    weights = rng.normal(size=current.shape)
+    spikes, above, masks = layer_forward(current, None, c)
+    reset = above > 0
+
+    def loss(cur):
+        s, _, _ = layer_forward(cur, None, c, smooth=True, reset=reset)
+        return float(np.sum(weights * s))
+
+    grad = layer_backward(weights, above, masks, None, c)
+    eps = 1e-6
+    for idx in [(t, 0, i) for t in range(12) for i in range(5)]:
+        plus, minus = current.copy(), current.copy()
+        plus[idx] += eps
+        minus[idx] -= eps
+        fd = (loss(plus) - loss(minus)) / (2 * eps)
+        assert grad[idx] == pytest.approx(fd, rel=1e-4, abs=1e-7), idx
+
+
+def test_error_quantizer_renormalizes_by_the_nearest_power_of_two():
+    e = np.array([[0.3, -0.05, 0.001], [0.0, 0.0, 0.0]], np.float32)
+    q = BitVector([4, 4]).normalize_errors(e)
+    # peak 0.3: nearest power of two 0.25; 0.3/0.25 = 1.2 clips to 1 - 2**-3, -0.2 rounds to -0.25.
+    assert q[0].tolist() == [0.875, -0.25, 0.0]
+    assert not q[1].any()
+    assert power_of_two_near(np.array([0.7, 0.75, 3.0, 0.0], np.float32)).tolist() == [0.5, 1.0, 4.0, 1.0]
+
+
+def test_layer_scales_are_the_authors_powers_of_two():
+    assert [layer_scale(wb, 700) for wb in (2, 3, 4, 5, 6)] == [16, 16, 16, 16, 16]
+    assert [layer_scale(wb, 400) for wb in (2, 3, 4, 5)] == [8, 8, 8, 8]
+    assert layer_scale(6, 400) == 16
+
+
+@pytest.mark.parametrize("wb", [2, 3, 5])
+def test_initial_density_is_what_the_uniform_initialization_implies(wb):
+    batch = PaperBatch((700, 400, 250), [PaperSettings(weight_bits=wb, seed=3, epochs=1)])
+    zeros = np.mean(batch.levels()[0] == 0)
+    expected = initial_zero_fraction(wb, 8)
+    sigma = np.sqrt(expected * (1 - expected) / (700 * 400))
+    assert abs(zeros - expected) < 5 * sigma, (zeros, expected)
+    # The authors' figure: about 1 / (2**wb - 1) zeros.
+    assert zeros == pytest.approx(1 / (2**wb - 1), abs=0.01)
+
+
+def test_fixed_step_update_moves_weights_by_at_most_two_whole_quanta_and_clips(data):
+    x, y = data
+    settings = [PaperSettings(weight_bits=wb, seed=s, epochs=1, gradient_bits=gb) for wb, s, gb in ((2, 0, 8), (5, 1, 10))]
+    batch = PaperBatch(SIZES, settings)
+    moved_total = 0
+    for _ in range(4):
+        before = [w.copy() for w in batch.weights]
+        batch.epoch(x, y)
+        for k, w in enumerate(batch.weights):
+            for b, s in enumerate(settings):
+                steps = (w[b] - before[k][b]) / grid_step(s.gradient_bits)
+                assert np.array_equal(steps, np.rint(steps)), "a weight moved by a fraction of a quantum"
+                assert np.abs(steps).max() <= 2
+                moved_total += np.count_nonzero(steps)
+                bound = 1 - grid_step(s.weight_bits)
+                assert np.abs(w[b]).max() <= bound
+                levels = np.rint(w[b] * 2 ** (s.weight_bits - 1))
+                assert np.abs(levels).max() <= 2 ** (s.weight_bits - 1) - 1
+    assert moved_total > 0
+    # Shadow clipping: a weight pushed out of range comes back to the bound before the forward.
+    batch.weights[0][0, 0, 0] = 5.0
+    batch.clip_weights()
+    assert batch.weights[0][0, 0, 0] == 1 - grid_step(2)
+
+
+def test_compiled_loops_equal_the_numpy_reference_bit_for_bit(data):
+    x, y = data
+    settings = [
+        PaperSettings(weight_bits=2, seed=0, epochs=5),
+        PaperSettings(weight_bits=3, seed=1, epochs=5, activation_bits=6, error_bits=6),
+        PaperSettings(weight_bits=5, seed=2, epochs=5, activation_bits=8, error_bits=8, gradient_bits=9),
+    ]
+    ref = train_paper(x, y, SIZES, settings, compiled=False)
+    fast = train_paper(x, y, SIZES, settings, compiled=True)
+    for r, f in zip(ref, fast, strict=True):
+        assert r.curve == f.curve
+        assert r.events == f.events
+        assert all(np.array_equal(a, b) for a, b in zip(r.final_levels, f.final_levels, strict=True))
+
+
+def test_a_run_depends_on_its_seed_alone_not_on_its_batch(data):
+    x, y = data
+    alone = train_paper(x, y, SIZES, [PaperSettings(weight_bits=3, seed=7, epochs=4)])[0]
+    again = train_paper(x, y, SIZES, [PaperSettings(weight_bits=3, seed=7, epochs=4)])[0]
+    batched = train_paper(
+        x, y, SIZES, [PaperSettings(weight_bits=w, seed=s, epochs=4) for w, s in ((2, 1), (3, 7), (5, 7))]
+    )[1]
+    other = train_paper(x, y, SIZES, [PaperSettings(weight_bits=3, seed=8, epochs=4)])[0]
+    assert alone.curve == again.curve == batched.curve
+    assert all(np.array_equal(a, b) for a, b in zip(alone.final_levels, batched.final_levels, strict=True))
+    assert alone.curve != other.curve
+    assert alone.settings["protocol"] == "paper" and alone.final_densities.keys() == alone.densities.keys()
+
+
+def test_batched_van_rossum_equals_the_single_one():
+    rng = np.random.default_rng(1)
+    x = (rng.random((30, 3, 8)) < 0.2).astype(np.float32)
+    y = (rng.random((30, 8)) < 0.2).astype(np.float32)
+    dist, grad = van_rossum_batch_and_grad(x, y, 0.875)
+    for b in range(3):
+        d, g = van_rossum_and_grad(x[:, b], y, 0.875)
+        assert dist[b] == pytest.approx(d, rel=1e-6)
+        np.testing.assert_allclose(grad[:, b], g, rtol=1e-5, atol=1e-7)
+
+
+def test_gradient_bits_must_exceed_weight_bits():
+    with pytest.raises(ValueError, match="gradient bits"):
+        PaperSettings(weight_bits=8, seed=0, epochs=1, gradient_bits=8)
+
+
+def test_plateau_rule_stops_only_on_a_flat_curve():
+    falling = list(np.linspace(100, 50, 400))
+    assert not plateau_reached(falling, 100, 0.01)
+    flat = falling + [49.9] * 100
+    assert plateau_reached(flat, 100, 0.01)
+    assert not plateau_reached(falling[:150], 100, 0.01)  # too short to judge
+
+
+def test_retention_scores_give_the_best_run_and_mean_and_sd():
+    rows = []
+    for tset, base in (("paper-a12e12g8", 10.0), ("paper-a8e8g8", 12.0)):
+        for wb in (2, 5):
+            for seed, extra in enumerate((0.0, 1.0, 2.0)):
+                rows.append(
+                    {
+                        "protocol": "paper",
+                        "training_set": tset,
+                        "weight_bits": wb,
+                        "seed": seed,
+                        "min_van_rossum": base + extra + (1.0 if wb == 2 else 0.0),
+                        "hidden_density": 0.5,
+                        "output_density": 0.6,
+                        "hidden_final_density": 0.55,
+                        "output_final_density": 0.65,
+                    }
+                )
+    scores = retention_scores(pd.DataFrame(rows)).set_index(["training_set", "weight_bits"])
+    row = scores.loc[("paper-a8e8g8", 2)]
+    assert row.min_van_rossum_mean == pytest.approx(14.0) and row.min_van_rossum_sd == pytest.approx(1.0)
+    # The best run is over the whole sweep: the a12 point, seed 0.
+    assert row.best_training_set == "paper-a12e12g8" and row.best_min_van_rossum == 11.0 and row.best_seed == 0

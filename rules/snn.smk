@@ -2,8 +2,7 @@
 
 SNN_RUNS = run_names(CFG)  # <training set>/w<bits>-s<seed>
 SNN_RUN_FILES = ("curve.csv", "events.csv", "best_output.npy", "best_levels.npz", "final_levels.npz", "metrics.json")
-BATCHED_SETS = "|".join(t.name for t in training_sets(CFG) if t.batched) or "^$"
-SINGLE_SETS = "|".join(t.name for t in training_sets(CFG) if not t.batched) or "^$"
+TRAINING_SETS = "|".join(t.name for t in training_sets(CFG))
 
 
 rule snn_data:
@@ -24,14 +23,14 @@ rule snn_data:
         "{params.cli} snn data --config {input.config} --out-dir results/snn/data > {log} 2>&1"
 
 
-rule snn_train_batch:
-    """A training set whose runs train together as one batch (the paper protocol): every width and
-    seed in one job."""
+rule snn_train:
+    """One training set (protocol and sweep point): every width and seed trained together as one
+    batch in one job."""
     input:
         config=SNN_CONFIG,
         inputs=rules.snn_data.output.inputs,
         target=rules.snn_data.output.target,
-        code=rule_code("snn_train_batch"),
+        code=rule_code("snn_train"),
     output:
         expand(
             "results/snn/runs/{{tset}}/w{wb}-s{seed}/{f}",
@@ -44,7 +43,7 @@ rule snn_train_batch:
     benchmark:
         "results/benchmarks/snn_train/{tset}.tsv"
     wildcard_constraints:
-        tset=BATCHED_SETS,
+        tset=TRAINING_SETS,
     threads: 2
     resources:
         mem_mb=4000,
@@ -56,38 +55,6 @@ rule snn_train_batch:
     shell:
         "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} NUMBA_NUM_THREADS={threads} "
         "{params.cli} snn train --config {input.config} --training-set {wildcards.tset} "
-        "--data-dir results/snn/data --runs-dir results/snn/runs > {log} 2>&1"
-
-
-rule snn_train:
-    """One run of a training set whose runs train one by one (the adaptive protocol)."""
-    input:
-        config=SNN_CONFIG,
-        inputs=rules.snn_data.output.inputs,
-        target=rules.snn_data.output.target,
-        code=rule_code("snn_train"),
-    output:
-        expand("results/snn/runs/{{tset}}/w{{wb}}-s{{seed}}/{f}", f=SNN_RUN_FILES),
-    log:
-        "logs/snn/train-{tset}-w{wb}-s{seed}.log",
-    benchmark:
-        "results/benchmarks/snn_train/{tset}-w{wb}-s{seed}.tsv"
-    wildcard_constraints:
-        tset=SINGLE_SETS,
-        wb=r"\d+",
-        seed=r"\d+",
-    threads: 1
-    resources:
-        mem_mb=1500,
-        runtime=120,
-    params:
-        cli=SPIKEMEM,
-    conda:
-        ENV
-    shell:
-        "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} "
-        "{params.cli} snn train --config {input.config} --training-set {wildcards.tset} "
-        "--weight-bits {wildcards.wb} --seed {wildcards.seed} "
         "--data-dir results/snn/data --runs-dir results/snn/runs > {log} 2>&1"
 
 

@@ -33,9 +33,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from . import paper_kernels
+from . import lif_kernels
+from .lif_kernels import SQRT_HALF
 from .network import LifConstants, smooth_spike, surrogate_grad
-from .paper_kernels import SQRT_HALF
 from .train import LAYERS, TrainResult, _densities
 from .van_rossum import van_rossum_batch_and_grad
 
@@ -131,7 +131,11 @@ class BitVector:
 
 
 def layer_forward(
-    current: np.ndarray, states: BitVector | None, c: LifConstants, smooth: bool = False, reset: np.ndarray | None = None
+    current: np.ndarray,
+    states: BitVector | None,
+    c: LifConstants,
+    smooth: bool = False,
+    reset: np.ndarray | None = None,
 ):
     """One layer over time, batched: ``current`` is (T, batch, n).
 
@@ -199,7 +203,7 @@ class PaperBatch:
     """Networks trained together by the paper protocol, one shared input.
 
     Each layer's shadow weights are one (batch, n_pre, n_post) array. ``compiled`` runs the time
-    loops and the update in numba (:mod:`spikemem.snn.paper_kernels`); the numpy code here is the
+    loops and the update in numba (:mod:`spikemem.snn.lif_kernels`); the numpy code here is the
     reference they are tested against.
     """
 
@@ -249,7 +253,7 @@ class PaperBatch:
         if self.compiled:
             c = self.lif
             s = self.states
-            return paper_kernels.layer_forward(
+            return lif_kernels.layer_forward(
                 current,
                 s.levels.ravel(),
                 s.bound.ravel(),
@@ -262,7 +266,7 @@ class PaperBatch:
     def _backward_layer(self, grad: np.ndarray, above: np.ndarray, masks: np.ndarray) -> np.ndarray:
         if self.compiled:
             c, e = self.lif, self.errors
-            return paper_kernels.layer_backward(
+            return lif_kernels.layer_backward(
                 grad,
                 above,
                 masks,
@@ -279,7 +283,7 @@ class PaperBatch:
         (batch, T, n)."""
         if self.compiled:
             e = self.errors
-            return paper_kernels.normalize_errors(d_current, e.levels.ravel(), e.bound.ravel())
+            return lif_kernels.normalize_errors(d_current, e.levels.ravel(), e.bound.ravel())
         return self.errors.normalize_errors(d_current.transpose(1, 0, 2))
 
     def epoch(self, x: np.ndarray, target: np.ndarray) -> dict:
@@ -327,7 +331,7 @@ class PaperBatch:
             for b in range(self.batch):
                 u = self.grad_rngs[b].random(g[b].shape, dtype=np.float32)
                 if self.compiled:
-                    moved[b], on_nonzero[b] = paper_kernels.fixed_step_update(
+                    moved[b], on_nonzero[b] = lif_kernels.fixed_step_update(
                         self.weights[k][b], g[b], u, levels[k][b], self.gradient_step[b], bound[b]
                     )
                     continue

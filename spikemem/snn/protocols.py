@@ -8,13 +8,12 @@ paths, spells the configuration: ``paper-a12e12g8`` (activation, error, gradient
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .paper_protocol import PaperSettings
-from .train import TrainSettings
-
-PROTOCOLS = ("paper", "adaptive")
+from .adaptive_batch import train_adaptive
+from .paper_protocol import PaperSettings, train_paper
+from .train import TrainResult, TrainSettings
 
 
 @dataclass(frozen=True)
@@ -28,11 +27,6 @@ class TrainingSet:
     def name(self) -> str:
         a = "" if self.activation_bits is None else f"a{self.activation_bits}"
         return f"{self.protocol}-{a}e{self.error_bits}g{self.gradient_bits}"
-
-    @property
-    def batched(self) -> bool:
-        """Whether all widths and seeds of the set train as one batched job."""
-        return self.protocol == "paper"
 
 
 def training_sets(cfg: Mapping) -> list[TrainingSet]:
@@ -84,3 +78,18 @@ def adaptive_settings(cfg: Mapping, tset: TrainingSet, weight_bits: int, seed: i
         plateau_window=None if plateau is None else plateau["window"],
         plateau_tolerance=0.01 if plateau is None else plateau["tolerance"],
     )
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How one protocol turns the configuration into per-network settings, and trains a batch of
+    networks (every width and seed of a training set at once, sharing the input)."""
+
+    settings: Callable[[Mapping, TrainingSet, int, int], PaperSettings | TrainSettings]
+    train: Callable[..., list[TrainResult]]
+
+
+PROTOCOLS = {
+    "paper": Protocol(paper_settings, train_paper),
+    "adaptive": Protocol(adaptive_settings, train_adaptive),
+}

@@ -14,9 +14,8 @@ import pandas as pd
 from ..atomic_files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ..provenance import provenance
 from .data import save_npy
-from .paper_protocol import train_paper
-from .protocols import TrainingSet, adaptive_settings, paper_settings, training_set
-from .train import LAYERS, TrainResult, train
+from .protocols import PROTOCOLS, TrainingSet, training_set
+from .train import LAYERS, TrainResult
 from .van_rossum import KERNEL_DECAY
 
 
@@ -28,11 +27,9 @@ def train_stage(
     weight_bits: int | None = None,
     seed: int | None = None,
 ) -> list[dict]:
-    """Train runs of one training set and write each to ``runs_dir/<set>/w<bits>-s<seed>/``.
-
-    The paper protocol trains every width and seed of the configuration as one batch (or the one
-    given); the adaptive protocol trains one run per call. Returns the metrics of each run.
-    """
+    """Train the runs of one training set, every width and seed of the configuration (or the one
+    given) as one batch, and write each to ``runs_dir/<set>/w<bits>-s<seed>/``. Returns the metrics
+    of each run."""
     s = cfg["snn"]
     tset = training_set(cfg, set_name)
     x = np.load(Path(data_dir) / "inputs.npy")
@@ -41,11 +38,9 @@ def train_stage(
     widths = s["weight_bits"] if weight_bits is None else [weight_bits]
     seeds = s["seeds"] if seed is None else [seed]
     pairs = [(wb, sd) for wb in widths for sd in seeds]
-    if tset.batched:
-        settings = [paper_settings(cfg, tset, wb, sd) for wb, sd in pairs]
-        results = train_paper(x, y, sizes, settings, progress=_progress(len(settings), settings[0].epochs))
-    else:
-        results = [train(x, y, sizes, adaptive_settings(cfg, tset, wb, sd)) for wb, sd in pairs]
+    protocol = PROTOCOLS[tset.protocol]
+    settings = [protocol.settings(cfg, tset, wb, sd) for wb, sd in pairs]
+    results = protocol.train(x, y, sizes, settings, progress=_progress(len(settings), settings[0].epochs))
     out = []
     for (wb, sd), result in zip(pairs, results, strict=True):
         out.append(write_run(cfg, tset, wb, sd, result, Path(runs_dir) / tset.name / f"w{wb}-s{sd}"))
@@ -58,8 +53,8 @@ def _progress(networks: int, epochs: int):
     def report(epoch: int, losses: np.ndarray) -> None:
         if (epoch + 1) % interval == 0 or epoch + 1 == epochs:
             print(
-                f"epoch {epoch + 1}/{epochs}: van Rossum over {networks} networks min {losses.min():.2f}, "
-                f"median {np.median(losses):.2f}",
+                f"epoch {epoch + 1}/{epochs}: van Rossum over {len(losses)} of {networks} networks still training: "
+                f"min {losses.min():.2f}, median {np.median(losses):.2f}",
                 flush=True,
             )
 

@@ -1,4 +1,4 @@
-"""The authors' training protocol (spikemem.snn.paper_protocol) and the adaptive protocol's plateau."""
+"""The two training protocols: the authors' (spikemem.snn.paper_protocol) and the batched adaptive one."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from spikemem.snn.adaptive_batch import train_adaptive
 from spikemem.snn.data import input_spikes, target_raster
 from spikemem.snn.network import LifConstants
 from spikemem.snn.paper_protocol import (
@@ -21,7 +22,7 @@ from spikemem.snn.paper_protocol import (
     train_paper,
 )
 from spikemem.snn.stages import retention_scores
-from spikemem.snn.train import plateau_reached
+from spikemem.snn.train import TrainSettings, plateau_reached, train
 from spikemem.snn.van_rossum import van_rossum_and_grad, van_rossum_batch_and_grad
 
 SIZES = (40, 30, 20)
@@ -85,7 +86,9 @@ def test_initial_density_is_what_the_uniform_initialization_implies(wb):
 
 def test_fixed_step_update_moves_weights_by_at_most_two_whole_quanta_and_clips(data):
     x, y = data
-    settings = [PaperSettings(weight_bits=wb, seed=s, epochs=1, gradient_bits=gb) for wb, s, gb in ((2, 0, 8), (5, 1, 10))]
+    settings = [
+        PaperSettings(weight_bits=wb, seed=s, epochs=1, gradient_bits=gb) for wb, s, gb in ((2, 0, 8), (5, 1, 10))
+    ]
     batch = PaperBatch(SIZES, settings)
     moved_total = 0
     for _ in range(4):
@@ -184,3 +187,28 @@ def test_retention_scores_give_the_best_run_and_mean_and_sd():
     assert row.min_van_rossum_mean == pytest.approx(14.0) and row.min_van_rossum_sd == pytest.approx(1.0)
     # The best run is over the whole sweep: the a12 point, seed 0.
     assert row.best_training_set == "paper-a12e12g8" and row.best_min_van_rossum == 11.0 and row.best_seed == 0
+
+
+def test_batched_adaptive_training_follows_the_single_network_reference(data):
+    """The compiled, batched adaptive protocol computes what the numpy reference (train) does:
+    same random streams in the same order, same events; the losses agree to float32 rounding."""
+    x, y = data
+    settings = [TrainSettings(weight_bits=wb, seed=s, epochs=6) for wb, s in ((2, 0), (3, 1), (5, 2))]
+    batched = train_adaptive(x, y, SIZES, settings)
+    for s, b in zip(settings, batched, strict=True):
+        ref = train(x, y, SIZES, s)
+        np.testing.assert_allclose(b.curve, ref.curve, rtol=1e-6)
+        assert b.events == ref.events
+        assert all(np.array_equal(p, q) for p, q in zip(b.final_levels, ref.final_levels, strict=True))
+        assert b.densities == ref.densities and b.best_epoch == ref.best_epoch
+
+
+def test_batched_adaptive_networks_stop_on_their_own_plateau(data):
+    x, y = data
+    # A zero learning rate cannot improve: the curve is flat from the start, so every network stops
+    # at the first check; the float one is as flat.
+    flat = [TrainSettings(weight_bits=wb, seed=0, epochs=50, learning_rate=1e-12, plateau_window=4) for wb in (2, 5)]
+    for r in train_adaptive(x, y, SIZES, flat):
+        assert len(r.curve) == 8 and r.stop_reason.startswith("plateau after 8 epochs")
+    free = train_adaptive(x, y, SIZES, [TrainSettings(weight_bits=3, seed=0, epochs=6, plateau_window=100)])[0]
+    assert len(free.curve) == 6 and "no plateau" in free.stop_reason

@@ -22,6 +22,7 @@ ROUNDER = np.float32(1.5 * 2**23)
 
 @njit(cache=True, inline="always")
 def _rint(v):
+    v = np.float32(v)  # the trick needs float32 arithmetic
     return (v + ROUNDER) - ROUNDER
 
 
@@ -157,4 +158,116 @@ def fixed_step_update(weights, grads, uniforms, levels_before, gradient_step, bo
                 moved_nonzero += 1
             v = w[j] - np.float32(math.copysign(steps, g[j])) * gradient_step
             w[j] = min(max(v, -bound), bound)
+    return moved, moved_nonzero
+
+
+# The adaptive protocol's float network (spikemem.snn.network): the same recursions, unquantized.
+
+
+@njit(cache=True, parallel=True)
+def float_layer_forward(current, a, b, theta):
+    """Spikes and membranes (T, batch, n) of :func:`spikemem.snn.network.lif_forward`, batched:
+    ``syn[t+1] = a syn[t] + I[t]``, ``mem[t+1] = b mem[t] + syn[t] - s[t]``, ``s[t] = mem[t] > theta``."""
+    steps, batch, n = current.shape
+    spikes = np.empty_like(current)
+    mem_out = np.empty_like(current)
+    for k in prange(batch):
+        for i in range(n):
+            syn = np.float32(0.0)
+            mem = np.float32(0.0)
+            for t in range(steps):
+                s = np.float32(1.0) if mem > theta else np.float32(0.0)
+                spikes[t, k, i] = s
+                mem_out[t, k, i] = mem
+                mem = b * mem + syn - s
+                syn = a * syn + current[t, k, i]
+    return spikes, mem_out
+
+
+@njit(cache=True, parallel=True)
+def float_layer_backward(grad_spikes, mem, a, b, theta, slope):
+    """dL/dI (T, batch, n) of :func:`spikemem.snn.network.lif_backward` (reset held), batched:
+    ``v[t] = g[t] + b v[t+1]``, ``z[t] = v[t+1] + a z[t+1]``, ``dI[t] = z[t+1]``."""
+    steps, batch, n = grad_spikes.shape
+    out = np.empty_like(grad_spikes)
+    one = np.float32(1.0)
+    for k in prange(batch):
+        for i in range(n):
+            v_next = np.float32(0.0)  # v[t+1]
+            z_next = np.float32(0.0)  # z[t+1]
+            for t in range(steps - 1, -1, -1):
+                out[t, k, i] = z_next
+                z = v_next + a * z_next
+                den = np.float32(slope) * abs(mem[t, k, i] - theta) + one
+                v = grad_spikes[t, k, i] * (one / (den * den)) + b * v_next
+                v_next, z_next = v, z
+    return out
+
+
+@njit(cache=True, parallel=True)
+def adamax_step(p, g, mm, uu, rate, beta1, beta2, eps):
+    """One Adamax step over flat (contiguous, raveled) arrays, in one pass where numpy takes eight."""
+    for j in prange(p.size):
+        mj = beta1 * mm[j] + (np.float32(1.0) - beta1) * g[j]
+        uj = max(beta2 * uu[j], abs(g[j]))
+        mm[j] = mj
+        uu[j] = uj
+        p[j] -= rate * mj / (uj + eps)
+
+
+@njit(cache=True, parallel=True)
+def wage_adamax_update(
+    w,
+    g,
+    uniforms,
+    m,
+    u,
+    levels_before,
+    levels,
+    wq,
+    grad_unit,
+    grad_top,
+    weight_unit,
+    weight_top,
+    rate,
+    beta1,
+    one_minus_beta1,
+    beta2,
+    eps,
+):
+    """One network layer's WAGE gradient, Adamax step and next weight levels, in one pass over flat arrays.
+
+    The gradient is stochastically rounded (``uniforms``) to whole ``grad_unit`` steps of at most
+    ``grad_top`` (:func:`spikemem.snn.quant.quantize_gradients`); Adamax moves the shadow weights
+    ``w`` by it; ``levels`` and ``wq`` become the levels and weights of the next forward pass
+    (:func:`spikemem.snn.quant.quantize_weights`). Returns the updates, and the updates on synapses
+    whose level in this pass (``levels_before``) was non-zero: the event counts. ``grad_unit`` 0
+    stands for a zero gradient.
+    """
+    moved = 0
+    moved_nonzero = 0
+    zero = np.float32(0.0)
+    beyond = weight_top + np.float32(1.0)
+    for j in prange(w.size):
+        q = zero
+        if grad_unit > 0:
+            x = abs(g[j]) / grad_unit
+            low = np.floor(x)
+            steps = low + (np.float32(1.0) if uniforms[j] < x - low else zero)
+            steps = min(steps, grad_top)
+            q = np.float32(np.copysign(steps, g[j])) * grad_unit
+        if q != zero:
+            moved += 1
+            if levels_before[j] != 0:
+                moved_nonzero += 1
+        mj = m[j] * beta1 + one_minus_beta1 * q
+        uj = max(beta2 * u[j], abs(q))
+        m[j] = mj
+        u[j] = uj
+        wj = w[j] - rate * mj / (uj + eps)
+        w[j] = wj
+        # Clipped before rounding too, so the rounding trick stays in its range; same result.
+        lv = min(max(_rint(min(max(wj / weight_unit, -beyond), beyond)), -weight_top), weight_top)
+        levels[j] = lv
+        wq[j] = lv * weight_unit
     return moved, moved_nonzero

@@ -14,19 +14,22 @@ import math
 import numpy as np
 from numba import njit, prange
 
+# error_model="numpy": IEEE division without Python's zero-division check, which costs more than
+# the division itself in these loops (no divisor here can be zero).
+
 SQRT_HALF = math.sqrt(0.5)
 # Adding and subtracting 1.5 * 2**23 rounds a float32 of magnitude below 2**22 to the nearest
 # integer, ties to even, exactly as np.rint does, without a libm call per element.
 ROUNDER = np.float32(1.5 * 2**23)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _rint(v):
     v = np.float32(v)  # the trick needs float32 arithmetic
     return (v + ROUNDER) - ROUNDER
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def nearest_power_of_two(peak):
     """The power of two nearest ``peak`` on a log scale; 1 for 0."""
     if peak <= 0.0:
@@ -35,7 +38,7 @@ def nearest_power_of_two(peak):
     return math.ldexp(1.0, e if m >= SQRT_HALF else e - 1)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _quantize(x, bound, levels):
     if x > bound:
         return _rint(bound * levels) / levels, False
@@ -44,7 +47,7 @@ def _quantize(x, bound, levels):
     return _rint(x * levels) / levels, True
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def layer_forward(current, levels, bound, a, b, theta):
     """As :func:`spikemem.snn.paper_protocol.layer_forward`; ``levels`` and ``bound`` are the state
     quantizer's per network (batch,) arrays."""
@@ -68,7 +71,7 @@ def layer_forward(current, levels, bound, a, b, theta):
     return spikes, above, masks
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _normalized(x, inv_scale, bound, levels):
     v = x * inv_scale
     if v > bound:
@@ -78,7 +81,7 @@ def _normalized(x, inv_scale, bound, levels):
     return _rint(v * levels) / levels
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def normalize_errors(errors, levels, bound):
     """Each network's errors (T, batch, n) over the power of two nearest their peak, clipped and
     rounded to its error bits, as (batch, T, n): :meth:`BitVector.normalize_errors`."""
@@ -96,7 +99,7 @@ def normalize_errors(errors, levels, bound):
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def layer_backward(grad_spikes, above, masks, levels, bound, a, b, slope):
     """As :func:`spikemem.snn.paper_protocol.layer_backward`, with the error quantizer's per
     network ``levels`` and ``bound``."""
@@ -131,7 +134,7 @@ def layer_backward(grad_spikes, above, masks, levels, bound, a, b, slope):
     return d_current
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def fixed_step_update(weights, grads, uniforms, levels_before, gradient_step, bound):
     """WAGE's fixed-step update of one network's layer, in place, with its event counts.
 
@@ -164,7 +167,7 @@ def fixed_step_update(weights, grads, uniforms, levels_before, gradient_step, bo
 # The adaptive protocol's float network (spikemem.snn.network): the same recursions, unquantized.
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def float_layer_forward(current, a, b, theta):
     """Spikes and membranes (T, batch, n) of :func:`spikemem.snn.network.lif_forward`, batched:
     ``syn[t+1] = a syn[t] + I[t]``, ``mem[t+1] = b mem[t] + syn[t] - s[t]``, ``s[t] = mem[t] > theta``."""
@@ -184,7 +187,7 @@ def float_layer_forward(current, a, b, theta):
     return spikes, mem_out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def float_layer_backward(grad_spikes, mem, a, b, theta, slope):
     """dL/dI (T, batch, n) of :func:`spikemem.snn.network.lif_backward` (reset held), batched:
     ``v[t] = g[t] + b v[t+1]``, ``z[t] = v[t+1] + a z[t+1]``, ``dI[t] = z[t+1]``."""
@@ -204,7 +207,7 @@ def float_layer_backward(grad_spikes, mem, a, b, theta, slope):
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def adamax_step(p, g, mm, uu, rate, beta1, beta2, eps):
     """One Adamax step over flat (contiguous, raveled) arrays, in one pass where numpy takes eight."""
     for j in prange(p.size):
@@ -215,7 +218,7 @@ def adamax_step(p, g, mm, uu, rate, beta1, beta2, eps):
         p[j] -= rate * mj / (uj + eps)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def wage_adamax_update(
     w,
     g,
@@ -246,20 +249,18 @@ def wage_adamax_update(
     """
     moved = 0
     moved_nonzero = 0
-    zero = np.float32(0.0)
     beyond = weight_top + np.float32(1.0)
+    # Units are powers of two: multiplying by the inverse is exact.
+    inv_grad_unit = np.float32(1.0) / grad_unit if grad_unit > 0 else np.float32(0.0)
+    inv_weight_unit = np.float32(1.0) / weight_unit
     for j in prange(w.size):
-        q = zero
-        if grad_unit > 0:
-            x = abs(g[j]) / grad_unit
-            low = np.floor(x)
-            steps = low + (np.float32(1.0) if uniforms[j] < x - low else zero)
-            steps = min(steps, grad_top)
-            q = np.float32(np.copysign(steps, g[j])) * grad_unit
-        if q != zero:
-            moved += 1
-            if levels_before[j] != 0:
-                moved_nonzero += 1
+        x = abs(g[j]) * inv_grad_unit
+        low = np.floor(x)
+        steps = min(low + np.float32(uniforms[j] < x - low), grad_top)
+        q = np.float32(np.copysign(steps, g[j])) * grad_unit
+        nonzero = q != 0
+        moved += nonzero
+        moved_nonzero += nonzero & (levels_before[j] != 0)
         mj = m[j] * beta1 + one_minus_beta1 * q
         uj = max(beta2 * u[j], abs(q))
         m[j] = mj
@@ -267,7 +268,7 @@ def wage_adamax_update(
         wj = w[j] - rate * mj / (uj + eps)
         w[j] = wj
         # Clipped before rounding too, so the rounding trick stays in its range; same result.
-        lv = min(max(_rint(min(max(wj / weight_unit, -beyond), beyond)), -weight_top), weight_top)
+        lv = min(max(_rint(min(max(wj * inv_weight_unit, -beyond), beyond)), -weight_top), weight_top)
         levels[j] = lv
         wq[j] = lv * weight_unit
     return moved, moved_nonzero

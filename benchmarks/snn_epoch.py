@@ -1,15 +1,19 @@
-"""Benchmark: one training epoch of the 700-400-250 network (250 steps, van Rossum loss, BPTT).
+"""Benchmark: one training epoch of the 700-400-250 network (250 steps, van Rossum loss, BPTT), per
+training protocol (docs/network.md).
 
-Compares, in the same run on the same machine:
-  * spikemem's numpy implementation (unquantized, and with 2-bit WAGE quantization),
-  * a PyTorch implementation of the same network, loss and optimizer (autograd BPTT with the same
-    surrogate; snnTorch's Leaky/Synaptic neurons compute the same recursions), when torch is
-    installed (`pip install torch==2.13.0`; kept out of the project's dependencies),
-  * the time the epoch's matrix products need at this machine's measured float32 GEMM throughput.
+Compares, in the same run on the same machine, per network and epoch:
+  * spikemem's batched trainers (numba time loops, shared input; ``--batch`` networks at once, the
+    default run's 5 widths x 3 seeds) for the paper and the adaptive protocol,
+  * the adaptive protocol's single-network numpy reference (spikemem.snn.train.train),
+  * a PyTorch implementation of each protocol, one network per process as the authors ran theirs
+    (autograd BPTT through the same surrogate; the paper protocol's quantizers as autograd
+    functions), when torch is installed (`pip install torch==2.13.0`; not a project dependency),
+  * the time the epoch's weight-matrix products need at this machine's measured float32 GEMM rate.
 
-Targets (SPEC.md section 6): at least 20x faster than the PyTorch/snnTorch version; within 2x of
-the matrix-arithmetic time. Prints ratios; asserts nothing (timings on shared machines are noisy).
-Usage: python benchmarks/snn_epoch.py [--epochs N] [--threads N]
+Targets (issue 13, SPEC.md section 6): adaptive epoch >= 20x faster than PyTorch and within 2x of
+the matrix time; one configuration of the paper protocol (5 widths x 5 trials x 10,000 epochs) in
+at most 45 minutes on two cores. Prints ratios; asserts nothing (timings on shared machines are
+noisy). Usage: python benchmarks/snn_epoch.py [--epochs N] [--threads N] [--batch N]
 """
 
 from __future__ import annotations
@@ -21,33 +25,51 @@ import time
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser()
-    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--epochs", type=int, default=20, help="epochs timed per measurement")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batch", type=int, default=15, help="networks trained together")
     return p.parse_args()
 
 
 ARGS = parse()
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
 
 import numpy as np  # noqa: E402
 
+from spikemem.snn.adaptive_batch import AdaptiveBatch  # noqa: E402
 from spikemem.snn.data import input_spikes, target_raster  # noqa: E402
+from spikemem.snn.paper_protocol import PaperBatch, PaperSettings, layer_scale  # noqa: E402
 from spikemem.snn.train import Adamax, SpikingNetwork, TrainSettings  # noqa: E402
 
 N_IN, N_HID, N_OUT, T = 700, 400, 250, 250
+WIDTHS = (2, 3, 4, 5, 6)
 
 
 def time_per_call(fn, repeats: int) -> float:
-    fn()  # warm-up
+    fn()  # warm-up (and numba's compilation or cache load)
     start = time.perf_counter()
     for _ in range(repeats):
         fn()
     return (time.perf_counter() - start) / repeats
 
 
-def numpy_epoch_time(x, y, weight_bits) -> float:
-    settings = TrainSettings(weight_bits, seed=0, epochs=ARGS.epochs)
+def batch_settings(make):
+    return [make(WIDTHS[k % len(WIDTHS)], k // len(WIDTHS)) for k in range(ARGS.batch)]
+
+
+def paper_batch_time(x, y) -> float:
+    batch = PaperBatch((N_IN, N_HID, N_OUT), batch_settings(lambda wb, s: PaperSettings(wb, s, ARGS.epochs)))
+    return time_per_call(lambda: batch.epoch(x, y), ARGS.epochs) / ARGS.batch
+
+
+def adaptive_batch_time(x, y) -> float:
+    batch = AdaptiveBatch((N_IN, N_HID, N_OUT), batch_settings(lambda wb, s: TrainSettings(wb, s, ARGS.epochs)))
+    return time_per_call(lambda: batch.epoch(x, y), ARGS.epochs) / ARGS.batch
+
+
+def adaptive_reference_time(x, y) -> float:
+    settings = TrainSettings(2, seed=0, epochs=ARGS.epochs)
     net = SpikingNetwork((N_IN, N_HID, N_OUT), settings)
     opt = Adamax(net.weights, settings.learning_rate)
 
@@ -71,14 +93,16 @@ def epoch_matrix_flops() -> int:
     return 2 * T * (forward + backward + gradients)
 
 
-def torch_epoch_time(x, y) -> float | None:
+def torch_epochs(x, y):
+    """Per-epoch times of PyTorch implementations of both protocols (None without torch)."""
     try:
         import torch
     except ImportError:
         return None
     torch.set_num_threads(ARGS.threads)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
 
-    class FastSigmoidSpike(torch.autograd.Function):
+    class Spike(torch.autograd.Function):
         @staticmethod
         def forward(ctx, u):
             ctx.save_for_backward(u)
@@ -89,63 +113,127 @@ def torch_epoch_time(x, y) -> float | None:
             (u,) = ctx.saved_tensors
             return grad / (100 * u.abs() + 1) ** 2
 
-    spike = FastSigmoidSpike.apply
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    g = torch.Generator().manual_seed(0)
-    w1 = (torch.randn(N_IN, N_HID, generator=g) * 0.2 / N_IN**0.5).requires_grad_()
-    w2 = (torch.randn(N_HID, N_OUT, generator=g) * 0.2 / N_HID**0.5).requires_grad_()
-    opt = torch.optim.Adamax([w1, w2], lr=0.002)
+    def shift(v):
+        return 2.0 ** torch.round(torch.log2(v)) if v > 0 else torch.tensor(1.0)
 
-    def layer(inp, w):
-        current = inp @ w
-        syn = torch.zeros(w.shape[1])
-        mem = torch.zeros(w.shape[1])
-        out = []
+    def errors(e, bits):  # the paper protocol's error quantizer: renormalized, clipped, rounded
+        scale, levels = shift(e.abs().max()), 2.0 ** (bits - 1)
+        return torch.round(torch.clamp(e / scale, -1 + 1 / levels, 1 - 1 / levels) * levels) / levels
+
+    class State(torch.autograd.Function):  # clip + round on ab bits; error quantized, clip-masked
+        @staticmethod
+        def forward(ctx, v, bits):
+            levels = 2.0 ** (bits - 1)
+            clipped = torch.clamp(v, -1 + 1 / levels, 1 - 1 / levels)
+            ctx.save_for_backward(clipped == v)
+            ctx.bits = bits
+            return torch.round(clipped * levels) / levels
+
+        @staticmethod
+        def backward(ctx, grad):
+            (mask,) = ctx.saved_tensors
+            return errors(grad, ctx.bits) * mask, None
+
+    class PaperLinear(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, inp, w, scale, wb):
+            wq = torch.round(w * 2.0 ** (wb - 1)) / 2.0 ** (wb - 1) / scale
+            ctx.save_for_backward(inp, wq)
+            return inp @ wq
+
+        @staticmethod
+        def backward(ctx, grad):
+            inp, wq = ctx.saved_tensors
+            e = errors(grad, 12)
+            g = inp.T @ e
+            norm = g / shift(g.abs().max())
+            low = torch.floor(norm.abs())
+            steps = low + (torch.rand(norm.shape) < norm.abs() - low)
+            return e @ wq.T, torch.sign(norm) * steps / 2.0**7, None, None
+
+    def paper_layer(inp, w, wb):
+        h = PaperLinear.apply(inp, w, layer_scale(wb, w.shape[0]), wb)
+        syn, mem, out = torch.zeros(w.shape[1]), torch.zeros(w.shape[1]), []
         for t in range(T):
-            s = spike(mem - 0.9)
+            above = State.apply(mem - 0.9, 12)
+            out.append(Spike.apply(above))
+            rst = (above > 0).to(above.dtype)
+            new_syn = State.apply(0.75 * syn + h[t], 12)
+            mem = State.apply(0.875 * mem + syn - rst, 12)
+            syn = new_syn
+        return torch.stack(out)
+
+    def float_layer(inp, w):
+        current = inp @ w
+        syn, mem, out = torch.zeros(w.shape[1]), torch.zeros(w.shape[1]), []
+        for t in range(T):
+            s = Spike.apply(mem - 0.9)
             out.append(s)
             mem = 0.875 * mem + syn - s.detach()
             syn = 0.75 * syn + current[t]
         return torch.stack(out)
 
-    def van_rossum(a, b):
-        d = a - b
-        u = torch.zeros(d.shape[1])
-        acc = []
+    def van_rossum(a, b, decay):
+        u, acc = torch.zeros(a.shape[1]), []
         for t in range(T):
-            u = 0.75 * u + d[t]
+            u = decay * u + (a - b)[t]
             acc.append(u)
         return torch.sqrt(torch.stack(acc).pow(2).sum() / 5.0)
 
-    def epoch():
-        opt.zero_grad()
-        loss = van_rossum(layer(layer(xt, w1), w2), yt)
-        loss.backward()
-        opt.step()
+    g = torch.Generator().manual_seed(0)
+    w1 = (torch.rand(N_IN, N_HID, generator=g) * 1.5 - 0.75).requires_grad_()
+    w2 = (torch.rand(N_HID, N_OUT, generator=g) * 1.5 - 0.75).requires_grad_()
+    sgd = torch.optim.SGD([w1, w2], lr=1.0)
 
-    return time_per_call(epoch, ARGS.epochs)
+    def paper_epoch():
+        with torch.no_grad():
+            w1.clamp_(-0.5, 0.5)
+            w2.clamp_(-0.5, 0.5)
+        sgd.zero_grad()
+        van_rossum(paper_layer(paper_layer(xt, w1, 2), w2, 2), yt, 0.875).backward()
+        sgd.step()
+
+    v1 = (torch.randn(N_IN, N_HID, generator=g) * 0.2 / N_IN**0.5).requires_grad_()
+    v2 = (torch.randn(N_HID, N_OUT, generator=g) * 0.2 / N_HID**0.5).requires_grad_()
+    adamax = torch.optim.Adamax([v1, v2], lr=0.002)
+
+    def adaptive_epoch():
+        adamax.zero_grad()
+        van_rossum(float_layer(float_layer(xt, v1), v2), yt, 0.75).backward()
+        adamax.step()
+
+    repeats = max(2, ARGS.epochs // 4)
+    return time_per_call(paper_epoch, repeats), time_per_call(adaptive_epoch, repeats)
 
 
 def main() -> None:
     x, y = input_spikes(N_IN, T, 0), target_raster(N_OUT, T, 0)
-    ours = numpy_epoch_time(x, y, None)
-    ours_q = numpy_epoch_time(x, y, 2)
     flops = epoch_matrix_flops()
-    spf = gemm_seconds_per_flop()
-    matrix_time = flops * spf
-    print(f"threads: {ARGS.threads}, epochs timed: {ARGS.epochs}")
-    print(f"epoch matrix work: {flops / 1e6:.0f} MFLOP; measured float32 GEMM: {1e-9 / spf:.1f} GFLOP/s")
-    print(f"time the matrix work needs at that throughput: {matrix_time * 1e3:.2f} ms")
-    print(f"spikemem numpy epoch (float):          {ours * 1e3:.2f} ms  = {ours / matrix_time:.2f}x the matrix time")
+    matrix_time = flops * gemm_seconds_per_flop()
+    paper = paper_batch_time(x, y)
+    adaptive = adaptive_batch_time(x, y)
+    reference = adaptive_reference_time(x, y)
+    torch_times = torch_epochs(x, y)
+    print(f"threads: {ARGS.threads}; batch: {ARGS.batch} networks; epochs timed: {ARGS.epochs}")
+    print(f"epoch matrix work: {flops / 1e6:.0f} MFLOP per network, {matrix_time * 1e3:.2f} ms at the GEMM rate")
+    rows = [
+        ("paper protocol, batched", paper, torch_times[0] if torch_times else None),
+        ("adaptive protocol, batched", adaptive, torch_times[1] if torch_times else None),
+        ("adaptive protocol, single-network numpy reference", reference, torch_times[1] if torch_times else None),
+    ]
+    for name, seconds, torch_seconds in rows:
+        line = f"{name:52s} {seconds * 1e3:7.2f} ms per network-epoch = {seconds / matrix_time:5.2f}x the matrix time"
+        if torch_seconds is not None:
+            line += f"; {torch_seconds / seconds:6.1f}x faster than PyTorch ({torch_seconds * 1e3:.0f} ms)"
+        print(line)
+    if torch_times is None:
+        print("PyTorch not installed (pip install torch==2.13.0): no PyTorch ratios")
+    config_minutes = 25 * 10_000 * paper / 60
     print(
-        f"spikemem numpy epoch (2-bit WAGE):     {ours_q * 1e3:.2f} ms  = {ours_q / matrix_time:.2f}x the matrix time"
+        f"one paper-protocol configuration (5 widths x 5 trials x 10,000 epochs) at this rate: "
+        f"{config_minutes:.0f} min = {config_minutes / 45:.2f}x the 45-minute target"
     )
-    ref = torch_epoch_time(x, y)
-    if ref is None:
-        print("PyTorch not installed (pip install torch==2.13.0): no reference ratio")
-    else:
-        print(f"PyTorch autograd epoch (same network): {ref * 1e3:.2f} ms")
-        print(f"speed-up over PyTorch: {ref / ours:.1f}x (float), {ref / ours_q:.1f}x (2-bit)  [target >= 20x]")
+    print("targets: adaptive >= 20x PyTorch, <= 2x the matrix time; paper configuration <= 1.0x of 45 min")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ def default(root):
         return yaml.safe_load(f)
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "test_small.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "test_small.yaml", "paper.yaml"])
 def test_shipped_configs_validate(root, name):
     cfg = load_config(root / "config" / name)
     assert cfg["memory"]["flop_threshold_bits"] >= 0
@@ -63,7 +63,13 @@ DELETE = object()
         (["characterization", "conv_geometries", 0, "kernel"], 9, "characterization.conv_geometries[0].kernel"),
         (["characterization", "conv_geometries", 0, "padding"], 3, "characterization.conv_geometries[0]"),
         (["characterization", "conv_geometries", 0, "name"], "x`y", "characterization.conv_geometries[0].name"),
-        (["snn", "epochs"], 0, "snn.epochs"),
+        (["snn", "protocols", "paper", "epochs"], 0, "snn.protocols.paper.epochs"),
+        (["snn", "protocols", "paper", "sweep", 0, "error_bits"], 1, "snn.protocols.paper.sweep[0].error_bits"),
+        # The clip bound of 6-bit weights is not on a 6-bit gradient grid.
+        (["snn", "protocols", "paper", "sweep", 0, "gradient_bits"], 6, "snn.protocols.paper.sweep[0].gradient_bits"),
+        (["snn", "protocols", "adaptive", "plateau", "window"], 0, "snn.protocols.adaptive.plateau.window"),
+        (["snn", "protocols", "adaptive", "sweep"], [], "snn.protocols.adaptive.sweep"),
+        (["snn", "protocols", "sgd"], {"epochs": 3}, "snn.protocols"),
         (["snn", "seeds"], [1, 1], "snn.seeds"),
         (["snn"], DELETE, "snn"),
         (["extra_stage"], True, "extra_stage"),

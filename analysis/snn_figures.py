@@ -56,7 +56,11 @@ def run_figure(run_dir: str | Path, target_npy: str | Path, out_png: str | Path)
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
     axes[0].plot(curve.epoch, curve.van_rossum)
     axes[0].axvline(m["best_epoch"], color="grey", lw=0.8, ls="--")
-    axes[0].set(xlabel="epoch", ylabel="van Rossum distance", title=f"{m['weight_bits']}-bit weights, seed {m['seed']}")
+    axes[0].set(
+        xlabel="epoch",
+        ylabel="van Rossum distance",
+        title=f"{m['training_set']}: {m['weight_bits']}-bit weights, seed {m['seed']}\n{m['stop_reason']}",
+    )
     _raster(axes[1], out, f"output at best epoch {m['best_epoch']} (D = {m['min_van_rossum']:.1f})", "tab:blue")
     _raster(axes[2], target, "target")
     _save(fig, out_png)

@@ -24,8 +24,9 @@ rule snn_data:
 
 
 rule snn_train:
-    """One training set (protocol and sweep point): every width and seed trained together as one
-    batch in one job."""
+    """One seed of a training set (protocol and sweep point): its networks of every width trained
+    together as one batch on one core. Batching more (seeds too) gains nothing per network (see
+    benchmarks/snn_epoch.py): two single-thread jobs use two cores better than one two-thread job."""
     input:
         config=SNN_CONFIG,
         inputs=rules.snn_data.output.inputs,
@@ -33,20 +34,20 @@ rule snn_train:
         code=rule_code("snn_train"),
     output:
         expand(
-            "results/snn/runs/{{tset}}/w{wb}-s{seed}/{f}",
+            "results/snn/runs/{{tset}}/w{wb}-s{{seed}}/{f}",
             wb=CFG["snn"]["weight_bits"],
-            seed=CFG["snn"]["seeds"],
             f=SNN_RUN_FILES,
         ),
     log:
-        "logs/snn/train-{tset}.log",
+        "logs/snn/train-{tset}-s{seed}.log",
     benchmark:
-        "results/benchmarks/snn_train/{tset}.tsv"
+        "results/benchmarks/snn_train/{tset}-s{seed}.tsv"
     wildcard_constraints:
         tset=TRAINING_SETS,
-    threads: 2
+        seed=r"\d+",
+    threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=2000,
         runtime=240,
     params:
         cli=SPIKEMEM,
@@ -54,7 +55,7 @@ rule snn_train:
         ENV
     shell:
         "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} NUMBA_NUM_THREADS={threads} "
-        "{params.cli} snn train --config {input.config} --training-set {wildcards.tset} "
+        "{params.cli} snn train --config {input.config} --training-set {wildcards.tset} --seed {wildcards.seed} "
         "--data-dir results/snn/data --runs-dir results/snn/runs > {log} 2>&1"
 
 

@@ -78,7 +78,7 @@ def in_synthesis(wf: Path) -> bool:
 
 
 def in_training(wf: Path) -> bool:
-    log = wf / "logs/snn/train-adaptive-e8g8.log"
+    log = wf / "logs/snn/train-adaptive-e8g8-s0.log"
     return log.exists() and time.time() - log.stat().st_mtime > 1.0 and not (wf / TRAIN).exists()
 
 

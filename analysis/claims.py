@@ -260,16 +260,18 @@ def _conclusion(claim: Mapping, value: float) -> str:
     return f"{a} cheaper than {b}" if better else f"{b} cheaper than {a}"
 
 
+def comparison_keys(layers: pd.DataFrame) -> list[str]:
+    """What a layer-level comparison is per: training protocol (where the table has one), weight
+    width, layer. The protocols train networks of different densities, so each has its winners."""
+    return [k for k in ("protocol", "weight_bits", "layer") if k in layers]
+
+
 def layer_winners(layers: pd.DataFrame, basis: str) -> pd.DataFrame:
-    """Per weight width and layer of the trained network, every encoding's energy per training
-    iteration on ``basis`` (mean over seeds), cheapest first."""
+    """Per (protocol,) weight width and layer of the trained networks, every encoding's energy per
+    training iteration on ``basis`` (mean over seeds), cheapest first."""
     df = layers.assign(energy_j=energy_on_basis(layers, ("forward", "backward", "update"), basis))
-    return (
-        df.groupby(["weight_bits", "layer", "encoding"])
-        .energy_j.mean()
-        .reset_index()
-        .sort_values(["weight_bits", "layer", "energy_j"])
-    )
+    keys = comparison_keys(layers)
+    return df.groupby([*keys, "encoding"]).energy_j.mean().reset_index().sort_values([*keys, "energy_j"])
 
 
 def sram_sensitivity(
@@ -312,24 +314,27 @@ def sram_sensitivity(
         layers = None
     if layers is not None:
         for basis in bases:
-            base = layer_winners(with_sram_scale(layers, 1.0), basis).groupby(["weight_bits", "layer"]).head(1)
-            base = {(r.weight_bits, r.layer): r.encoding for r in base.itertuples()}
+            keys = comparison_keys(layers)
+            base = layer_winners(with_sram_scale(layers, 1.0), basis).groupby(keys).head(1)
+            base = {tuple(getattr(r, k) for k in keys): r.encoding for r in base.itertuples()}
             for s in scales:
                 ranked = layer_winners(with_sram_scale(layers, s), basis)
-                for (wb, layer), g in ranked.groupby(["weight_bits", "layer"], sort=True):
+                for key, g in ranked.groupby(keys, sort=True):
+                    where = dict(zip(keys, key, strict=True))
+                    protocol = f", {where['protocol']} protocol" if "protocol" in where else ""
                     winner = g.iloc[0]
                     second = g.iloc[1] if len(g) > 1 else None
                     rows.append(
                         {
                             "kind": "layer",
-                            "comparison": f"{layer} layer, {int(wb)}-bit",
+                            "comparison": f"{where['layer']} layer, {int(where['weight_bits'])}-bit{protocol}",
                             "basis": basis,
                             "sram_scale": s,
                             "value": float(winner.energy_j),
                             "conclusion": winner.encoding,
                             "runner_up": second.encoding if second is not None else "",
                             "margin": float(second.energy_j / winner.energy_j - 1) if second is not None else math.nan,
-                            "flips": winner.encoding != base[(wb, layer)],
+                            "flips": winner.encoding != base[key],
                             "status": "ok",
                         }
                     )

@@ -18,6 +18,9 @@ from .train import TrainResult, TrainSettings
 
 @dataclass(frozen=True)
 class TrainingSet:
+    """One protocol at one sweep point: the widths of its states (paper protocol only), errors and
+    gradients."""
+
     protocol: str
     activation_bits: int | None  # None: the adaptive protocol's states are float
     error_bits: int
@@ -44,7 +47,8 @@ def training_set(cfg: Mapping, name: str) -> TrainingSet:
     for s in training_sets(cfg):
         if s.name == name:
             return s
-    raise KeyError(f"no training set {name!r} in snn.protocols (have {[s.name for s in training_sets(cfg)]})")
+    known = ", ".join(s.name for s in training_sets(cfg))
+    raise ValueError(f"no training set {name!r} in the configuration's snn.protocols (it has: {known})")
 
 
 def run_names(cfg: Mapping) -> list[str]:
@@ -83,7 +87,7 @@ def adaptive_settings(cfg: Mapping, tset: TrainingSet, weight_bits: int, seed: i
 @dataclass(frozen=True)
 class Protocol:
     """How one protocol turns the configuration into per-network settings, and trains a batch of
-    networks (every width and seed of a training set at once, sharing the input)."""
+    networks at once (sharing the input trains)."""
 
     settings: Callable[[Mapping, TrainingSet, int, int], PaperSettings | TrainSettings]
     train: Callable[..., list[TrainResult]]

@@ -121,7 +121,7 @@ class AdaptiveBatch:
     def _gradient_draw(self, j: int, g: np.ndarray) -> tuple[float, np.ndarray]:
         """The unit of a network's quantized gradient and its rounding draws, taken from its
         stream where the reference takes them (after the errors of the same layer)."""
-        peak = float(np.max(np.abs(g)))
+        peak = float(lif_kernels.abs_max(g.reshape(-1)))
         if peak == 0:  # the reference draws nothing for a zero gradient
             return 0.0, np.zeros(1, np.float32)
         s = self.settings[self.index[j]]

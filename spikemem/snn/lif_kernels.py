@@ -272,3 +272,12 @@ def wage_adamax_update(
         levels[j] = lv
         wq[j] = lv * weight_unit
     return moved, moved_nonzero
+
+
+@njit(cache=True, error_model="numpy")
+def abs_max(values):
+    """The largest magnitude of a flat array, without numpy's temporary of the magnitudes."""
+    peak = np.float32(0.0)
+    for v in values:
+        peak = max(peak, abs(v))
+    return peak

@@ -180,7 +180,8 @@ def claim_basis(claim: Mapping, results: Path) -> dict:
     whether any energy-table row it used is flagged (and for which operations), and the widest 95 %
     confidence interval of the sampled per-event costs of its operations (0: exact means)."""
     if claim["form"] == "retention":
-        return {"measured_by": "trained networks (van Rossum distance)", "model_flagged": False}
+        protocol = f" of the {claim['protocol']} protocol" if "protocol" in claim else ""
+        return {"measured_by": f"trained networks{protocol} (van Rossum distance)", "model_flagged": False}
     rows = _claim_rows(claim, protocol_rows(claim, _read(results, claim["table"]), claim["table"]))
     fitted = _joined(rows.get("model_fitted_on", []))
     ci = [rows[f"{op}_ci95_rel"].max() for op in claim["operations"] if f"{op}_ci95_rel" in rows]

@@ -16,7 +16,7 @@ from dataclasses import asdict
 import numpy as np
 
 from . import lif_kernels
-from .quant import quantize_errors, shift, sigma, weight_levels
+from .quant import quantize_errors, shift, sigma, uniform_floats, weight_levels
 from .train import LAYERS, SpikingNetwork, TrainResult, TrainSettings, _densities, plateau_reached
 from .van_rossum import van_rossum_batch_and_grad
 
@@ -97,8 +97,10 @@ class AdaptiveBatch:
             if self.quantized:
                 for j in range(batch):
                     s = self.settings[self.index[j]]
-                    rng = self.rngs[j] if s.stochastic_errors else None
-                    d_b[j] = quantize_errors(d_b[j], s.error_bits, rng)
+                    if s.stochastic_errors:
+                        self._quantize_errors(j, d_b[j], s.error_bits)
+                    else:
+                        d_b[j] = quantize_errors(d_b[j], s.error_bits, None)
             errors[k] = d_b
             grads[k] = np.matmul(x.T, d_b) if k == 0 else np.matmul(inputs[1].transpose(0, 2, 1), d_b)
             if self.quantized:
@@ -118,6 +120,16 @@ class AdaptiveBatch:
             }
         return {"losses": losses, "output": s2, "levels": levels_used, "events": events}
 
+    def _quantize_errors(self, j: int, errors: np.ndarray, bits: int) -> None:
+        """quantize_errors with stochastic rounding, in place and compiled; same draws, same values."""
+        flat = errors.reshape(-1)
+        peak = float(lif_kernels.abs_max(flat))
+        if peak == 0:  # the reference draws nothing for zero errors
+            return
+        unit = shift(peak) * sigma(bits)
+        uniforms = uniform_floats(self.rngs[j], flat.shape)
+        lif_kernels.stochastic_errors(flat, uniforms, np.float32(unit), np.float32(2 ** (bits - 1) - 1))
+
     def _gradient_draw(self, j: int, g: np.ndarray) -> tuple[float, np.ndarray]:
         """The unit of a network's quantized gradient and its rounding draws, taken from its
         stream where the reference takes them (after the errors of the same layer)."""
@@ -125,7 +137,7 @@ class AdaptiveBatch:
         if peak == 0:  # the reference draws nothing for a zero gradient
             return 0.0, np.zeros(1, np.float32)
         s = self.settings[self.index[j]]
-        return shift(peak) * sigma(s.gradient_bits), self.rngs[j].random(g.shape, dtype=np.float32)
+        return shift(peak) * sigma(s.gradient_bits), uniform_floats(self.rngs[j], g.shape)
 
     def _update(
         self, grads: list[np.ndarray], draws: list, levels_before: list[np.ndarray | None]

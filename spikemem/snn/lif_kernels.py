@@ -281,3 +281,17 @@ def abs_max(values):
     for v in values:
         peak = max(peak, abs(v))
     return peak
+
+
+@njit(cache=True, error_model="numpy")
+def stochastic_errors(errors, uniforms, unit, top):
+    """:func:`spikemem.snn.quant.quantize_errors` with stochastic rounding, in place on a flat
+    array: over ``unit`` (the power of two of the peak times the grid step), rounded up where
+    ``uniforms`` falls below the fraction, clipped to ``top`` steps."""
+    inv = np.float32(1.0) / unit
+    for j in range(errors.size):
+        x = errors[j] * inv
+        magnitude = abs(x)
+        low = np.floor(magnitude)
+        steps = min(low + np.float32(uniforms[j] < magnitude - low), top)
+        errors[j] = np.float32(np.copysign(steps, x)) * unit

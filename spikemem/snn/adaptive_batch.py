@@ -107,7 +107,7 @@ class AdaptiveBatch:
                 draws[k] = [self._gradient_draw(j, grads[k][j]) for j in range(batch)]
             if k:
                 grad = np.ascontiguousarray(np.matmul(d_b, weights[k].transpose(0, 2, 1)).transpose(1, 0, 2))
-        levels_used = [None if lv is None else lv.astype(np.int8) for lv in levels]
+        levels_used = [None if lv is None else lv.astype(np.int16) for lv in levels]
         moved = self._update(grads, draws, levels_used)
         events = {}
         for k, name in enumerate(LAYERS):

@@ -380,7 +380,7 @@ def train_paper(
                 events[name][key][epoch] = out["events"][name][key]
         for b in np.flatnonzero(out["losses"] < np.array([bst[0] for bst in best])):
             inference = {name: int(out["events"][name]["forward_rows"][b]) for name in LAYERS}
-            levels = [lv[b].astype(np.int8) for lv in out["levels"]]
+            levels = [lv[b].astype(np.int16) for lv in out["levels"]]
             best[b] = (float(out["losses"][b]), epoch, out["output"][:, b].copy(), levels, inference)
         if progress is not None:
             progress(epoch, out["losses"])
@@ -388,7 +388,7 @@ def train_paper(
     results = []
     for b, s in enumerate(settings):
         loss, best_epoch, output, levels, inference = best[b]
-        final = [lv[b].astype(np.int8) for lv in final_levels]
+        final = [lv[b].astype(np.int16) for lv in final_levels]
         per_epoch = [
             {name: {key: int(events[name][key][e, b]) for key in EVENT_KEYS} for name in LAYERS} for e in range(epochs)
         ]

@@ -77,7 +77,8 @@ def write_run(cfg: Mapping, tset: TrainingSet, weight_bits: int, seed: int, resu
     atomic_write_text(out / "events.csv", events.to_csv(index=False))
     save_npy(out / "best_output.npy", result.best_output.astype(np.uint8))
     for name, levels in (("best_levels.npz", result.best_levels), ("final_levels.npz", result.final_levels)):
-        arrays = {f"{n}": lv.astype(np.int8) for n, lv in zip(LAYERS, levels, strict=True) if lv is not None}
+        # int16: levels of up to 12-bit weights (the schema's widest)
+        arrays = {f"{n}": lv.astype(np.int16) for n, lv in zip(LAYERS, levels, strict=True) if lv is not None}
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
         atomic_write_bytes(out / name, buf.getvalue())

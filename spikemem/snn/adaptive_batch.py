@@ -17,10 +17,8 @@ import numpy as np
 
 from . import lif_kernels
 from .quant import quantize_errors, shift, sigma, uniform_floats, weight_levels
-from .train import LAYERS, SpikingNetwork, TrainResult, TrainSettings, _densities, plateau_reached
+from .train import EVENT_KEYS, LAYERS, SpikingNetwork, TrainResult, TrainSettings, run_result
 from .van_rossum import van_rossum_batch_and_grad
-
-EVENT_KEYS = ("forward_rows", "backward_columns", "updates", "updates_on_nonzero")
 
 
 class AdaptiveBatch:
@@ -223,16 +221,8 @@ def train_adaptive(
             progress(epoch, out["losses"])
         done = np.zeros(len(batch.index), bool)
         for j, i in enumerate(batch.index):
-            s = settings[i]
-            window = s.plateau_window
-            if (
-                window is not None
-                and (epoch + 1) % window == 0
-                and plateau_reached(curves[i], window, s.plateau_tolerance)
-            ):
-                stop[i] = (
-                    f"plateau after {epoch + 1} epochs (best of the last {window} within {s.plateau_tolerance:.1%})"
-                )
+            if reason := settings[i].plateau_stop(curves[i]):
+                stop[i] = reason
                 done[j] = True
         if done.any() or epoch + 1 == epochs:
             _, levels = batch.effective_weights()
@@ -242,23 +232,7 @@ def train_adaptive(
             batch.keep(~done)
         if not len(batch.index):
             break
-    results = []
-    for i, s in enumerate(settings):
-        loss, best_epoch, output, levels, inference = best[i]
-        results.append(
-            TrainResult(
-                settings=asdict(s) | {"protocol": "adaptive"},
-                curve=curves[i],
-                min_distance=float(loss),
-                best_epoch=best_epoch,
-                best_output=output,
-                best_levels=levels,
-                densities=_densities(levels),
-                events=events[i],
-                inference_events=inference,
-                final_levels=final[i],
-                final_densities=_densities(final[i]),
-                stop_reason=stop[i] or f"{s.epochs} epochs" + (" (no plateau reached)" if s.plateau_window else ""),
-            )
-        )
-    return results
+    return [
+        run_result(asdict(s) | {"protocol": "adaptive"}, curves[i], best[i], events[i], final[i], stop[i] or s.cap_stop)
+        for i, s in enumerate(settings)
+    ]

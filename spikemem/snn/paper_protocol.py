@@ -36,11 +36,10 @@ import numpy as np
 from . import lif_kernels
 from .lif_kernels import SQRT_HALF
 from .network import LifConstants, smooth_spike, surrogate_grad
-from .train import LAYERS, TrainResult, _densities
+from .train import EVENT_KEYS, LAYERS, TrainResult, run_result
 from .van_rossum import van_rossum_batch_and_grad
 
 PAPER_KERNEL_DECAY = 0.875
-EVENT_KEYS = ("forward_rows", "backward_columns", "updates", "updates_on_nonzero")
 
 
 @dataclass(frozen=True)
@@ -387,25 +386,12 @@ def train_paper(
     final_levels = batch.levels()
     results = []
     for b, s in enumerate(settings):
-        loss, best_epoch, output, levels, inference = best[b]
         final = [lv[b].astype(np.int16) for lv in final_levels]
         per_epoch = [
             {name: {key: int(events[name][key][e, b]) for key in EVENT_KEYS} for name in LAYERS} for e in range(epochs)
         ]
+        settings_b = asdict(s) | {"protocol": "paper"}
         results.append(
-            TrainResult(
-                settings=asdict(s) | {"protocol": "paper"},
-                curve=curves[:, b].tolist(),
-                min_distance=loss,
-                best_epoch=best_epoch,
-                best_output=output,
-                best_levels=levels,
-                densities=_densities(levels),
-                events=per_epoch,
-                inference_events=inference,
-                final_levels=final,
-                final_densities=_densities(final),
-                stop_reason=f"fixed {s.epochs} epochs",
-            )
+            run_result(settings_b, curves[:, b].tolist(), best[b], per_epoch, final, f"fixed {s.epochs} epochs")
         )
     return results

@@ -11,6 +11,8 @@ from .quant import quantize_errors, quantize_gradients, quantize_weights, shift
 from .van_rossum import van_rossum_and_grad
 
 LAYERS = ("hidden", "output")
+# Per layer and training iteration: the memory events (event_counts).
+EVENT_KEYS = ("forward_rows", "backward_columns", "updates", "updates_on_nonzero")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,20 @@ class TrainSettings:
     # plateau_window None trains exactly ``epochs``.
     plateau_window: int | None = None
     plateau_tolerance: float = 0.01
+
+    def plateau_stop(self, curve: list[float]) -> str | None:
+        """Why training stops after the last epoch of ``curve`` on the plateau rule, or None (the
+        rule is checked every ``plateau_window`` epochs)."""
+        window = self.plateau_window
+        if window is None or len(curve) % window or not plateau_reached(curve, window, self.plateau_tolerance):
+            return None
+        return f"plateau after {len(curve)} epochs (best of the last {window} within {self.plateau_tolerance:.1%})"
+
+    @property
+    def cap_stop(self) -> str:
+        """Why training stops when it runs all ``epochs``."""
+        return f"{self.epochs} epochs" + (" (no plateau reached)" if self.plateau_window else "")
+
     lif: LifConstants = field(default_factory=LifConstants)
 
 
@@ -190,32 +206,30 @@ def train(x: np.ndarray, target: np.ndarray, sizes: tuple[int, ...], settings: T
                 inference,
             )
         opt.step(grads)
-        window = settings.plateau_window
-        if (
-            window is not None
-            and (epoch + 1) % window == 0
-            and plateau_reached(curve, window, settings.plateau_tolerance)
-        ):
-            stop = (
-                f"plateau after {epoch + 1} epochs (best of the last {window} within {settings.plateau_tolerance:.1%})"
-            )
+        if stop := settings.plateau_stop(curve):
             break
     else:
-        stop = f"{settings.epochs} epochs" + (" (no plateau reached)" if settings.plateau_window else "")
-    loss, epoch, output, levels, inference = best
+        stop = settings.cap_stop
     final = [lv for _, lv in net.effective_weights()]
+    return run_result(asdict(settings) | {"protocol": "adaptive"}, curve, best, events, final, stop)
+
+
+def run_result(settings: dict, curve: list[float], best: tuple, events: list[dict], final_levels: list, stop: str):
+    """A :class:`TrainResult` from what a trainer tracked: ``best`` is (loss, epoch, output raster,
+    levels, inference events) at the best epoch; densities are derived from the levels."""
+    loss, best_epoch, output, levels, inference = best
     return TrainResult(
-        settings=asdict(settings) | {"protocol": "adaptive"},
-        curve=curve,
+        settings=settings,
+        curve=list(curve),
         min_distance=float(loss),
-        best_epoch=epoch,
+        best_epoch=best_epoch,
         best_output=output,
         best_levels=levels,
         densities=_densities(levels),
         events=events,
         inference_events=inference,
-        final_levels=final,
-        final_densities=_densities(final),
+        final_levels=final_levels,
+        final_densities=_densities(final_levels),
         stop_reason=stop,
     )
 

@@ -12,7 +12,10 @@ required=()
 for cmd in "${!PACKAGE_OF[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || required+=("${PACKAGE_OF[$cmd]}")
 done
+# ccache is not needed for correctness: it caches Verilator's runtime objects across the hundreds
+# of builds of a run (spikemem.rtl.simulator), so it is installed as root and otherwise named.
 optional=()
+command -v ccache >/dev/null 2>&1 || optional+=(ccache)
 if [ "${1:-}" = "--optional" ]; then
   shift
   for extra in "$@"; do

@@ -323,3 +323,21 @@ def test_load_library_parses_once_per_code_version(tmp_path, monkeypatch):
     monkeypatch.setattr(liberty_model, "code_fingerprint", lambda: "edited")
     model = liberty_model.load_library(lib, tmp_path / "cache")
     assert len(calls) == 2 and np.isclose(model["cells"]["buf"]["leakage_w"], 2e-9)
+
+
+def test_bit_sliced_counts_decode_to_each_nets_count():
+    """The counting module writes plane j as the hex of bit j of every net's count (net k at bit k);
+    parse_activity turns the planes back into counts."""
+    counts = np.array([0, 1, 2, 3, 5, 1023, 7, 0, 1 << 20, 9, 12])
+    planes = []
+    for j in range(int(counts.max()).bit_length()):
+        word = sum(((int(c) >> j) & 1) << k for k, c in enumerate(counts))
+        planes.append(f"{word:0{(len(counts) + 3) // 4}x}")
+    line = f"S 4 120 7 2 {len(planes)} " + " ".join(planes)
+    (sample,) = gatelevel.parse_activity(line + "\nE 4 120 7 2\n", n_macros=1, n_nets=len(counts))
+    assert sample.events == 4 and sample.cycles == 120 and sample.sram == [(7, 2)]
+    assert sample.toggles.tolist() == counts.tolist()
+    (event,) = gatelevel.parse_activity(line + "\nE 4 120 7 2\n", n_macros=1, n_nets=len(counts), kind="E")
+    assert event.sram == [(7, 2)] and event.toggles.size == 0
+    with pytest.raises(RuntimeError, match="x or z"):
+        gatelevel.parse_activity(line + "\nX 130\n", n_macros=1, n_nets=len(counts))

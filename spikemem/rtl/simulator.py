@@ -74,14 +74,27 @@ def build_simulator(simulator: str, files: Mapping[str, Path], work: Path) -> li
         binary = work / "sim.vvp"
         run_tool(["iverilog", "-g2005", f"-D{SIM_DEFINE}", "-s", "tb", "-o", str(binary), *sources], work / "build.log")
         return ["vvp", "-n", str(binary)]
-    obj = work / "obj"
+    return verilator_build(sources, [f"-D{SIM_DEFINE}"], work / "obj", work / "build.log")
+
+
+# Verilator's runtime (verilated.cpp and the timing and thread support) is the same C++ for every
+# design: compiled through ccache it is compiled once per machine instead of once per build.
+VERILATOR_OBJCACHE = "ccache"
+
+
+def verilator_build(sources: list[str], defines: list[str], obj: Path, log: Path, opt: str = "-O0") -> list[str]:
+    """Verilate and compile ``sources`` with the testbench ``tb`` on top (``--binary --timing``);
+    return the command that runs the binary. ``opt`` is the C++ optimization level: the designs
+    are small and runs short, so an unoptimized build (about half the compile time) is the default."""
+    makeflags = f"OPT_FAST={opt} OPT_SLOW={opt} OPT_GLOBAL={opt}"
+    if shutil.which(VERILATOR_OBJCACHE):
+        makeflags += f" OBJCACHE={VERILATOR_OBJCACHE}"
     run_tool(
-        # The designs are small: an unoptimized C++ build halves the compile time, which dominates.
         [
             "verilator",
             "--binary",
             "--timing",
-            f"-D{SIM_DEFINE}",
+            *defines,
             "-Wno-fatal",
             "-Wno-lint",
             "-Wno-style",
@@ -92,10 +105,10 @@ def build_simulator(simulator: str, files: Mapping[str, Path], work: Path) -> li
             "--build-jobs",
             "2",
             "-MAKEFLAGS",
-            "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0",
+            makeflags,
             *sources,
         ],
-        work / "build.log",
+        log,
     )
     return [str(obj / "Vtb")]
 

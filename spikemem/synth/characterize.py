@@ -47,7 +47,7 @@ RESET_CHECK_EVENTS = 10  # events per operation of the runs whose cells start at
 RESET_CHECK_SEEDS = 3  # such runs, each with its own random start state
 
 
-def _gate_run(run_cmd, ctx, stim, directory: Path, groups, where: str, *plusargs: str) -> dict:
+def _gate_run(run_cmd, ctx, stim, directory: Path, groups, n_nets: int, where: str, *plusargs: str) -> dict:
     """One gate-level run of ``stim`` checked like the RTL: every streamed synapse and hit flag
     against the golden model, and the macros' access counters (what the SRAM energy is computed
     from) per window and per event against the golden model's access counts. Returns the checks'
@@ -59,12 +59,15 @@ def _gate_run(run_cmd, ctx, stim, directory: Path, groups, where: str, *plusargs
         raise RuntimeError(f"gate-level {where}: {check['first_mismatches']}")
     text = act_file.read_text()
     n_macros = sum(len(lanes) for g in groups.values() for lanes in g["banks"])
-    samples = parse_activity(text, n_macros)
+    samples = parse_activity(text, n_macros, n_nets)
     baseline = [s for s in samples if s.events == 0][-1:]  # the sample after the image is loaded
     counts = {
         "windows": check_sram_counts(samples, stim.expected_counts, groups, f"{where}, windows")["intervals"],
         "events": check_sram_counts(
-            baseline + parse_activity(text, n_macros, kind="E"), stim.expected_counts, groups, f"{where}, events"
+            baseline + parse_activity(text, n_macros, n_nets, kind="E"),
+            stim.expected_counts,
+            groups,
+            f"{where}, events",
         )["intervals"],
         "memories": sorted(groups),
         "macros_per_word_access": {m: g["lanes"] for m, g in sorted(groups.items())},
@@ -73,7 +76,7 @@ def _gate_run(run_cmd, ctx, stim, directory: Path, groups, where: str, *plusargs
     return {"compare": check, "sram_count_check": counts, "samples": samples, "log": (directory / "sim.log")}
 
 
-def reset_check(cfg, design, ctx, run_cmd, groups, work: Path) -> dict:
+def reset_check(cfg, design, ctx, run_cmd, groups, n_nets: int, work: Path) -> dict:
     """The short mixed workload with every cell's state starting at random values (one run per
     seed) instead of 0: all outputs and access counts must still equal the golden model's, which
     fails where a controller's state is not reset (with probability 1 - 2**-seeds per flop whose
@@ -84,7 +87,7 @@ def reset_check(cfg, design, ctx, run_cmd, groups, work: Path) -> dict:
     runs = []
     for seed in seeds:
         where = f"{design.name} reset check (random start state, seed {seed}) at density {density}"
-        run = _gate_run(run_cmd, ctx, stim, work / f"seed{seed}", groups, where, f"+cell_init_seed={seed}")
+        run = _gate_run(run_cmd, ctx, stim, work / f"seed{seed}", groups, n_nets, where, f"+cell_init_seed={seed}")
         pattern = r"spikemem_cell_init: seed-drawn start state in (\d+) cells, (\d+) of them 1"
         m = re.search(pattern, run["log"].read_text())
         if not m or int(m[1]) == 0 or int(m[2]) == 0:
@@ -152,12 +155,12 @@ def sta_reports(
     return {"worst_slack_ns": float(slack.group(1)) if slack else None, "clock_period_ns": period, "power": power}
 
 
-def _cycle_energy(cfg, design, ctx, run_cmd, model, n_macros, period_s, work: Path, runs: list[dict]) -> dict:
+def _cycle_energy(cfg, design, ctx, run_cmd, model, n_macros, n_nets, period_s, work: Path, runs: list[dict]) -> dict:
     """Dynamic energy of an idle cycle (after the image is loaded, no events: what clock gating
     removes) against the mean cycle of each operation's event windows."""
     stim = make_stimulus(cfg, design, cfg["characterization"]["densities"][0], 0, ("forward",), purpose="idle")
     out_file = simulate(run_cmd, ctx, stim, work, f"+idle={IDLE_CYCLES}", f"+activity={work / 'activity.txt'}")
-    samples = parse_activity((work / "activity.txt").read_text(), n_macros)
+    samples = parse_activity((work / "activity.txt").read_text(), n_macros, n_nets)
     # The samples: one at time 0, the baseline after the image is loaded, the end of the idle window.
     windows = [(a, b) for a, b in itertools.pairwise(samples) if b.events == 0 and b.cycles - a.cycles == IDLE_CYCLES]
     if "END" not in out_file.read_text() or len(windows) != 1:
@@ -212,7 +215,13 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
     (gl_dir / "activity.v").write_text(act_src)
     icg = (pdk.clock_gate["cell"],) if pdk.clock_gate else ()  # modelled beside the netlist (render)
     cells_v = cell_models(std_lib, Path(cache_dir) / f"{pdk.stdcell['library']}.cells.v", exclude=icg)
-    run_cmd = build_gate_sim(gl_v, files["testbench"], cells_v, simulation_models(files), gl_dir / "activity.v", gl_dir)
+    simulator = cfg["characterization"]["simulator"]
+    n_nets = len(order)
+    t_build = time.perf_counter()
+    run_cmd = build_gate_sim(
+        simulator, gl_v, files["testbench"], cells_v, simulation_models(files), gl_dir / "activity.v", gl_dir, n_nets
+    )
+    build_s = time.perf_counter() - t_build
 
     std = load_library(std_lib, cache_dir)
     macro_models, lib_cells = {}, dict(std["cells"])
@@ -237,7 +246,7 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
             d_dir = gl_dir / f"{op}-d{density:g}"
             # An always-ready sink: the energy is the controller's own, not a stalled consumer's.
             where = f"{design.name} {op} at density {density}"
-            run = _gate_run(run_cmd, ctx, stim, d_dir, groups, where, "+backpressure=0")
+            run = _gate_run(run_cmd, ctx, stim, d_dir, groups, n_nets, where, "+backpressure=0")
             check, samples = run["compare"], run["samples"]
             windows = []
             for a, b in zip(samples[:-1], samples[1:], strict=True):
@@ -284,10 +293,13 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
             )
 
     t_reset = time.perf_counter()
-    reset = reset_check(cfg, design, ctx, run_cmd, groups, gl_dir / "reset-check")
+    reset = reset_check(cfg, design, ctx, run_cmd, groups, n_nets, gl_dir / "reset-check")
     reset["seconds"] = round(time.perf_counter() - t_reset, 1)
 
-    cycle_energy = _cycle_energy(cfg, design, ctx, run_cmd, model, len(instances), period_s, gl_dir / "idle", runs)
+    cycle_energy = _cycle_energy(
+        cfg, design, ctx, run_cmd, model, len(instances), n_nets, period_s, gl_dir / "idle", runs
+    )
+    simulation_s = time.perf_counter() - t_build
 
     # ---- OpenSTA: timing, and its power estimate beside ours
     widths = {p: len(v["bits"]) for p, v in conn.ports.items()}
@@ -328,6 +340,14 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
         "sram_access_energy": macro_models,
         "leakage_w": {"logic": model.leakage_w, "sram": sum(m["leakage_w"] for m in model.macro_energy)},
         "clock_gating": dict(cfg["clock_gating"]),
+        "gate_simulation": {
+            "simulator": simulator,
+            "nets": n_nets,
+            "counting": "changes of each net's settled value between samples 2.5 ns after every clock edge "
+            "(zero-delay glitches are not counted)",
+            "build_s": round(build_s, 2),
+            "build_and_runs_s": round(simulation_s, 2),
+        },
         "cycle_energy": cycle_energy,
         "runs": runs,
         "reset_check": reset,

@@ -10,7 +10,7 @@ from pathlib import Path
 from .atomic_files import atomic_write_json
 from .config import ConfigError, apply_variant, design_by_name, designs, load_config
 from .encodings import EncodingError
-from .network_energy import MissingEnergyRow
+from .energy_rows import MissingEnergyRow
 from .pdk import PdkError, check_pdk, load_pdk_config, pdk_root
 from .provenance import provenance
 

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .encodings import ConvGeometry, Encoding, encode_conv, encode_fc, get_encoding
+from .energy_rows import MissingEnergyRow
 from .golden import event_features, run_events
 from .synth.energy_table import COEFFICIENTS, CYCLE_COEFFICIENTS, FEATURES, SRAM_COEFFICIENTS, SRAM_FEATURES
 from .workloads import memory_params, rng_for
@@ -55,10 +56,6 @@ Z_95 = 1.959964
 DT_S = 1e-3  # the network's time step (SPEC section 1: dt = 1 ms), the real-time model's clock
 LEAKAGE_MODELS = ("throughput", "real_time", "shared_time")
 LAYERS = ("hidden", "output")
-
-
-class MissingEnergyRow(LookupError):
-    """The energy table has no row for a (layer, encoding, weight bits, operation)."""
 
 
 def table_row(table: pd.DataFrame, layer: str, encoding: str, weight_bits: int, op: str) -> pd.Series:

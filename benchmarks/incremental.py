@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("Snakefile", "rules", "config", "pdk_configs", "spikemem", "envs", "templates", "analysis")
+SOURCES = ("Snakefile", "rules", "config", "pdk_configs", "profiles", "spikemem", "envs", "templates", "analysis")
 TARGET = "results/energy/energy_table.csv"
 CMD = [sys.executable, "-m", "snakemake", TARGET, "--cores", "2", "--configfile", "config/test_small.yaml"]
 

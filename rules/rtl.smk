@@ -26,6 +26,8 @@ rule rtl_render:
         "results/rtl{variant}/{design}/manifest.json",
     log:
         "logs/rtl/render{variant}-{design}.log",
+    benchmark:
+        "results/benchmarks/rtl_render{variant}/{design}.tsv"
     params:
         cli=SPIKEMEM,
         out_dir=lambda wc: f"results/rtl{wc.variant}/{wc.design}",
@@ -48,7 +50,9 @@ rule rtl_verify:
         "logs/rtl/verify{variant}-{design}.log",
     benchmark:
         "results/benchmarks/rtl_verify{variant}/{design}.tsv"
-    threads: 2  # Verilator's C++ build uses two jobs
+    # One thread: Verilator's build is one C++ unit (spikemem.rtl.simulator). A two-thread job on two
+    # cores ran alone and left the other core idle while it waited for both.
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=30,

@@ -102,6 +102,8 @@ rule snn_run_figure:
         "results/snn/runs/{tset}/w{wb}-s{seed}/training.png",
     log:
         "logs/snn/figure-{tset}-w{wb}-s{seed}.log",
+    benchmark:
+        "results/benchmarks/snn_run_figure/{tset}-w{wb}-s{seed}.tsv"
     wildcard_constraints:
         tset=r"[a-z]+-[a-z0-9]+",
         wb=r"\d+",

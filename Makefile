@@ -26,7 +26,7 @@ run: setup
 # -rs lists every skip with its reason. --dist loadgroup keeps the tests that share the small run on one worker (it is built once).
 test: setup
 	bash scripts/install_system_tools.sh --optional chromium slurmctld slurmd slurm-client munge
-	python -m pytest -q -rs -n 2 --dist loadgroup
+	python -m pytest -q -rs -n 2 --dist loadgroup --durations=15
 
 lint: setup
 	ruff check . && snakemake --lint

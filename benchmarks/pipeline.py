@@ -17,6 +17,7 @@ A full default run takes tens of minutes; `--configfile config/test_small.yaml` 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -47,10 +48,12 @@ def rule_times(results: Path) -> pd.DataFrame:
 def run(workdir: Path, configfile: str, cores: int) -> tuple[float, float]:
     """Run the pipeline in ``workdir``; return its wall time and the Snakemake process's own CPU time."""
     cmd = [sys.executable, "-m", "snakemake", "--cores", str(cores), "all", "--configfile", configfile]
+    # As `make run` does: the PDK beside the checkout unless PDK_ROOT says otherwise.
+    env = {"PDK_ROOT": str((ROOT.parent / "shared/pdk").resolve()), **os.environ}
     log = workdir / "pipeline-benchmark.log"
     start = time.perf_counter()
     with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=workdir, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT)
         watched, own_cpu = psutil.Process(proc.pid), 0.0
         while proc.poll() is None:
             try:

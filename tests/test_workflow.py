@@ -4,6 +4,7 @@ through a real one-node SLURM cluster."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -241,6 +242,63 @@ def test_small_configuration_end_to_end(small_run, root, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("small_run")
+@pytest.mark.parametrize("encoding", sorted(REGISTRY))
+def test_small_run_characterizes_each_encoding_at_gate_level(small_run, encoding):
+    """Each encoding's gate-level characterization in the small run (5-bit design): checked like
+    the RTL, energies from every net and the SRAM macros, a reset check from random start states,
+    clock gates that make an idle cycle cheaper, and an energy-table row from it."""
+    from spikemem.synth.energy_table import COEFFICIENTS, build_table
+
+    found = [
+        json.loads(path.read_text()) for path in sorted((small_run / "results/synth").glob("*/characterization.json"))
+    ]
+    r = next(c for c in found if c["design"]["encoding"] == encoding and c["design"]["weight_bits"] == 5)
+    # The energy comes from the synthesized netlist without parasitics: its level is synthesis even
+    # where a placed-and-routed flow ran (recorded as flow_run).
+    assert r["flow_level"] == "synthesis" and r["flow_run"] in ("synthesis", "placed_and_routed")
+    assert r["synthesis"]["cells"] > 0 and r["synthesis"]["macros"], "memories are SRAM macros here"
+    per_event = {}
+    for run in r["runs"]:
+        assert run["gate_level_mismatches"] == 0
+        # The macro access counters the SRAM energy uses equal the golden model's accesses, in
+        # every window and every event (characterize raises otherwise; the record says so).
+        counts = run["sram_count_check"]
+        assert counts["mismatches"] == 0 and counts["windows"] == len(run["windows"])
+        assert counts["events"] == run["events"] and counts["memories"]
+        w = run["windows"]
+        assert sum(x["internal_j"] for x in w) > 0 and sum(x["switching_j"] for x in w) > 0
+        per_event[(run["operation"], run["density"])] = sum(x["dynamic_j"] for x in w) / sum(x["events"] for x in w)
+        if run["operation"] != "update":
+            assert sum(x["sram_read_j"] for x in w) > 0  # the SRAM share is present
+    # Denser layers stream more synapses per event: forward and backward energy rises with activity.
+    low, high = sorted({density for _, density in per_event})
+    for op in ("forward", "backward"):
+        assert per_event[(op, high)] > per_event[(op, low)]
+    # Started from random flop values, the controller still matches the golden model.
+    reset = r["reset_check"]
+    assert reset["passed"] and len(reset["runs"]) >= 2
+    assert len({x["cells_started_at_1"] for x in reset["runs"]}) > 1, "different seeds, different start states"
+    assert all(0 < x["cells_started_at_1"] < x["cells_randomized"] for x in reset["runs"])
+    assert all(x["gate_level_mismatches"] == 0 and x["sram_count_check"]["mismatches"] == 0 for x in reset["runs"])
+    prov = r["provenance"]
+    assert prov["flow_level"] == r["flow_level"] and prov["tools"]["verilator"]
+    assert r["gate_simulation"]["simulator"] == "verilator" and r["gate_simulation"]["nets"] > 0
+    assert all(len(h) == 64 for h in prov["pdk_files"].values())
+    assert r["cross_check"]["ours_logic_power_w"] > 0 and r["timing"]["worst_slack_ns"] is not None
+    # Macro leakage is an SRAM term only: the logic's is far smaller (picowatts per cell).
+    assert r["leakage_w"]["logic"] < r["leakage_w"]["sram"]
+    # Clock gating: the netlist has clock gates, and an idle cycle costs less logic energy than the
+    # mean cycle of any operation.
+    assert any("dlclkp" in t for t in r["synthesis"]["cells_by_type"])
+    cyc = r["cycle_energy"]
+    assert 0 < cyc["idle_logic_j"] < min(a["logic_j"] for a in cyc["active"].values())
+    table = build_table([r], {})
+    assert set(table.operation) == {"forward", "backward", "update"}
+    assert (table[list(COEFFICIENTS)] >= 0).all().all()
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("small_run")
 @pytest.mark.requires("chromium")
 def test_small_run_report_in_a_browser(small_run, tmp_path):
     """The report of the small run, rendered by a real browser (its own test, so a machine
@@ -288,9 +346,23 @@ def local_slurm(root, tmp_path_factory):
 @pytest.mark.xdist_group("small_run")
 def test_small_configuration_on_slurm(small_run, local_slurm, root, tmp_path):
     """The cluster profile, for real: every non-local rule is an sbatch job on the local cluster,
-    and the results equal the local run's byte for byte."""
+    and the results equal the local run's byte for byte.
+
+    The cluster run starts from the local run's results with one design's chain (golden model,
+    RTL, verification, characterization) and one training job's networks removed: those jobs and
+    everything downstream of them run on the cluster, the rest is shared with the local run
+    instead of being computed twice."""
     import_or_unavailable("snakemake_executor_plugin_slurm")
     wf = copy_workflow(root, tmp_path / "wf")
+    shutil.copytree(small_run / "results", wf / "results")  # copy2: the modification times stay
+    design = "crossbar-fc8x8-w5"  # no variant is built from it: its chain alone reruns
+    for removed in (f"golden/{design}", f"rtl/{design}", f"verify/{design}.json", f"synth/{design}"):
+        path = wf / "results" / removed
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    runs = sorted((wf / "results/snn/runs").glob("adaptive-*/w*-s0"))
+    assert runs, "the small run trained the adaptive protocol"
+    for run_dir in runs:  # every width of the training job (one job trains them all)
+        shutil.rmtree(run_dir)
     env = {**os.environ, "SLURM_CONF": str(local_slurm)}
     # The local cluster has no accounting database: no account to charge, and job states from squeue.
     local_cluster = ["--slurm-no-account", "--slurm-status-command", "squeue"]
@@ -308,6 +380,9 @@ def test_small_configuration_on_slurm(small_run, local_slurm, root, tmp_path):
 
     for name in EXECUTOR_INDEPENDENT:
         assert (wf / name).read_bytes() == (small_run / name).read_bytes(), f"{name} differs from the local run"
+    # The design characterized on the cluster measured what the local run measured.
+    chars = [json.loads((d / f"results/synth/{design}/characterization.json").read_text()) for d in (wf, small_run)]
+    assert chars[0]["runs"] == chars[1]["runs"] and chars[0]["cycle_energy"] == chars[1]["cycle_energy"]
 
 
 def check_report_in_browser(small_run: Path, tmp_path: Path) -> None:

@@ -82,10 +82,13 @@ def build_simulator(simulator: str, files: Mapping[str, Path], work: Path) -> li
 VERILATOR_OBJCACHE = "ccache"
 
 
-def verilator_build(sources: list[str], defines: list[str], obj: Path, log: Path, opt: str = "-O0") -> list[str]:
+def verilator_build(
+    sources: list[str], defines: list[str], obj: Path, log: Path, opt: str = "-O0", prefix: str = "Vtb"
+) -> list[str]:
     """Verilate and compile ``sources`` with the testbench ``tb`` on top (``--binary --timing``);
     return the command that runs the binary. ``opt`` is the C++ optimization level: the designs
-    are small and runs short, so an unoptimized build (about half the compile time) is the default."""
+    are small and runs short, so an unoptimized build (about half the compile time) is the default.
+    ``prefix`` names the generated classes and the binary."""
     # One translation unit (VM_PARALLEL_BUILDS=0): the headers every generated file includes cost
     # about a second each, so one unit compiles in about half the CPU time of a parallel build.
     makeflags = f"OPT_FAST={opt} OPT_SLOW={opt} OPT_GLOBAL={opt} VM_PARALLEL_BUILDS=0"
@@ -102,6 +105,8 @@ def verilator_build(sources: list[str], defines: list[str], obj: Path, log: Path
             "-Wno-style",
             "--top-module",
             "tb",
+            "--prefix",
+            prefix,
             "-Mdir",
             str(obj),
             "--build-jobs",
@@ -112,7 +117,7 @@ def verilator_build(sources: list[str], defines: list[str], obj: Path, log: Path
         ],
         log,
     )
-    return [str(obj / "Vtb")]
+    return [str(obj / prefix)]
 
 
 def simulators_available() -> dict[str, bool]:

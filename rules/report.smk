@@ -17,6 +17,9 @@ rule network_energy:
         "logs/network_energy.log",
     benchmark:
         "results/benchmarks/network_energy/all.tsv"
+    # The last heavy job, after every characterization: both cores are free, and the networks and
+    # sweep points are priced in parallel (identical results for any number of processes).
+    threads: 2
     resources:
         mem_mb=3000,
     params:
@@ -25,7 +28,7 @@ rule network_energy:
         ENV
     shell:
         "{params.cli} energy --config {input.config} --table {input.table} --out-dir results/energy "
-        "{input.runs} > {log} 2>&1"
+        "--workers {threads} {input.runs} > {log} 2>&1"
 
 
 rule report:

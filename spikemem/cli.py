@@ -212,7 +212,9 @@ def cmd_energy_table(args: argparse.Namespace) -> int:
 def cmd_energy(args: argparse.Namespace) -> int:
     from .network_energy import energy_stage
 
-    rows = energy_stage(load_config(args.config), Path(args.table), args.runs, Path(args.out_dir), args.sram_scale)
+    rows = energy_stage(
+        load_config(args.config), Path(args.table), args.runs, Path(args.out_dir), args.sram_scale, args.workers
+    )
     print(f"{rows} network x encoding rows")
     return 0
 
@@ -288,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="factor on the macro Liberty's per-access SRAM energy (default 1: the Liberty's value)",
     )
     p.add_argument("--out-dir", required=True)
+    p.add_argument("--workers", type=int, default=1, help="processes pricing networks and sweep points (default 1)")
     p.add_argument("runs", nargs="+", help="metrics.json of the training runs")
     p.set_defaults(func=cmd_energy)
 

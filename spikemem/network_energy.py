@@ -397,69 +397,120 @@ def pass_energy(
     return layer_energy(table, layer_type, encoding, wb, enc, counts, clock_mhz, rng, real_time_s=real_time_s)
 
 
-def fc_sweeps(cfg: Mapping, table: pd.DataFrame, n_pre: int = 784, n_post: int = 128) -> pd.DataFrame:
-    """A 784 -> 128 layer: over weight bits at density 0.25, and over densities at 8 bits (or the
-    widest characterized width below that)."""
-    params = memory_params(cfg)
+def fc_sweep_points(cfg: Mapping, table: pd.DataFrame) -> list[tuple[str, int, float]]:
+    """(sweep, weight bits, density) of the 784 -> 128 layer sweeps: over weight bits at density
+    0.25, and over densities at 8 bits (or the widest characterized width below that)."""
     widths = sorted(set(table[table.layer == "fc"].weight_bits))
     points = [("weight_bits", wb, 0.25) for wb in widths]
     dense_bits = 8 if 8 in widths else max(widths)
-    points += [("density", dense_bits, d) for d in (0.05, 0.1, 0.25, 0.5, 0.75, 1.0)]
+    return points + [("density", dense_bits, d) for d in (0.05, 0.1, 0.25, 0.5, 0.75, 1.0)]
+
+
+def fc_sweep_point(
+    cfg: Mapping, table: pd.DataFrame, sweep: str, wb: int, density: float, n_pre: int = 784, n_post: int = 128
+) -> list[dict]:
+    """One point of the FC sweeps (a random layer of its own seed), priced in every FC encoding."""
+    params = memory_params(cfg)
     t_real = real_time_seconds(cfg)
+    rng = rng_for(cfg, "fc_sweep", sweep, wb, density)
+    weights = _random_fc(rng, n_pre, n_post, wb, density)
     rows = []
-    for sweep, wb, density in points:
-        rng = rng_for(cfg, "fc_sweep", sweep, wb, density)
-        weights = _random_fc(rng, n_pre, n_post, wb, density)
-        for encoding in cfg["encodings"]["fc"]:
-            enc = encode_fc(encoding, weights, wb, params)
-            # A pass updates the synapses with a non-zero change, taken as a fraction `density` of
-            # them: all of those where the encoding holds every synapse, else the stored ones.
-            upd = float(weights.size * density) if enc.connectivity().all() else float(np.count_nonzero(weights))
-            e = pass_energy(table, "fc", encoding, wb, enc, cfg["clock_mhz"], rng, upd, t_real)
-            rows.append({"sweep": sweep, "weight_bits": wb, "density": density, "encoding": encoding, **e})
-    return pd.DataFrame(rows)
+    for encoding in cfg["encodings"]["fc"]:
+        enc = encode_fc(encoding, weights, wb, params)
+        # A pass updates the synapses with a non-zero change, taken as a fraction `density` of
+        # them: all of those where the encoding holds every synapse, else the stored ones.
+        upd = float(weights.size * density) if enc.connectivity().all() else float(np.count_nonzero(weights))
+        e = pass_energy(table, "fc", encoding, wb, enc, cfg["clock_mhz"], rng, upd, t_real)
+        rows.append({"sweep": sweep, "weight_bits": wb, "density": density, "encoding": encoding, **e})
+    return rows
 
 
-def conv_sweep(cfg: Mapping, table: pd.DataFrame) -> pd.DataFrame:
-    """A 1 x 28 x 28 -> 32 channel, 3x3 convolution layer over weight bits: functional encodings
-    (their own rows) against every FC encoding storing the unrolled 784 x 25088 layer (the FC
-    controllers' rows; their images are built whole, vectorized, and sampled like any layer's)."""
-    g = ConvGeometry(1, 28, 28, 32, 3, 1, 1)
+def fc_sweeps(cfg: Mapping, table: pd.DataFrame) -> pd.DataFrame:
+    """A 784 -> 128 layer over weight bits and over densities (:func:`fc_sweep_points`)."""
+    return pd.DataFrame([r for point in fc_sweep_points(cfg, table) for r in fc_sweep_point(cfg, table, *point)])
+
+
+CONV_SWEEP_GEOMETRY = ConvGeometry(1, 28, 28, 32, 3, 1, 1)
+
+
+def conv_sweep_widths(table: pd.DataFrame) -> list[int]:
+    return sorted(set(table[table.layer == "conv"].weight_bits))
+
+
+def conv_sweep_point(cfg: Mapping, table: pd.DataFrame, wb: int) -> list[dict]:
+    """The 1 x 28 x 28 -> 32 channel, 3x3 convolution layer at ``wb`` bits (kernels of its own seed):
+    functional encodings (their own rows) against every FC encoding storing the unrolled 784 x 25088
+    layer (the FC controllers' rows; their images are built whole, vectorized, and sampled like any
+    layer's)."""
+    g = CONV_SWEEP_GEOMETRY
     params = memory_params(cfg)
     t_real = real_time_seconds(cfg)
     rows = []
-    for wb in sorted(set(table[table.layer == "conv"].weight_bits)):
-        rng = rng_for(cfg, "conv_sweep", wb)
-        top = 2 ** (wb - 1) - 1
-        kernels = rng.integers(1, top + 1, (32, 1, 3, 3)) * rng.choice([-1, 1], (32, 1, 3, 3))
-        synapses = float(np.count_nonzero(g.connectivity()))
-        for encoding in [*cfg["encodings"]["conv"], *cfg["encodings"]["fc"]]:
-            # An encoding that also stores FC layers keeps the unrolled matrix with the FC controller.
-            layer_type = "fc" if "fc" in get_encoding(encoding).layer_types else "conv"
-            try:
-                table_row(table, layer_type, encoding, wb, "forward")
-            except MissingEnergyRow:
-                continue
-            enc = encode_conv(encoding, kernels, g, wb, params)
-            e = pass_energy(table, layer_type, encoding, wb, enc, cfg["clock_mhz"], rng, synapses, t_real)
-            rows.append({"weight_bits": wb, "encoding": encoding, "table_rows": layer_type, **e})
-    return pd.DataFrame(rows)
+    rng = rng_for(cfg, "conv_sweep", wb)
+    top = 2 ** (wb - 1) - 1
+    kernels = rng.integers(1, top + 1, (32, 1, 3, 3)) * rng.choice([-1, 1], (32, 1, 3, 3))
+    synapses = float(np.count_nonzero(g.connectivity()))
+    for encoding in [*cfg["encodings"]["conv"], *cfg["encodings"]["fc"]]:
+        # An encoding that also stores FC layers keeps the unrolled matrix with the FC controller.
+        layer_type = "fc" if "fc" in get_encoding(encoding).layer_types else "conv"
+        try:
+            table_row(table, layer_type, encoding, wb, "forward")
+        except MissingEnergyRow:
+            continue
+        enc = encode_conv(encoding, kernels, g, wb, params)
+        e = pass_energy(table, layer_type, encoding, wb, enc, cfg["clock_mhz"], rng, synapses, t_real)
+        rows.append({"weight_bits": wb, "encoding": encoding, "table_rows": layer_type, **e})
+    return rows
 
 
-def energy_stage(cfg: Mapping, table_csv: Path, runs: list[str], out_dir: Path, sram_scale: float = 1.0) -> int:
-    """The network-energy stage: price every trained network (``runs``: their metrics.json) and
-    the layer sweeps with the energy table; write the CSVs and their provenance. Returns the
-    number of network x encoding rows."""
+def conv_sweep(cfg: Mapping, table: pd.DataFrame) -> pd.DataFrame:
+    """The convolution layer over weight bits (:func:`conv_sweep_point`)."""
+    return pd.DataFrame([r for wb in conv_sweep_widths(table) for r in conv_sweep_point(cfg, table, wb)])
+
+
+def _network_rows(cfg: Mapping, table: pd.DataFrame, metrics_file: str) -> list[dict]:
     import json
 
+    metrics = json.loads(Path(metrics_file).read_text())
+    return network_layers(cfg, table, Path(metrics_file).parent, metrics)
+
+
+def _priced_units(cfg: Mapping, table: pd.DataFrame, runs: list[str], workers: int) -> tuple[list, list, list]:
+    """The layer rows of every network, the FC sweep rows and the convolution sweep rows. Each
+    network and each sweep point draws from its own seeded generator, so pricing them in ``workers``
+    processes gives the same rows in the same order as one process; the golden-model event counts
+    they need are pure Python, hence processes rather than threads."""
+    units = [(_network_rows, (cfg, table, r)) for r in runs]
+    units += [(fc_sweep_point, (cfg, table, *point)) for point in fc_sweep_points(cfg, table)]
+    units += [(conv_sweep_point, (cfg, table, wb)) for wb in conv_sweep_widths(table)]
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_call, units))
+    else:
+        results = [_call(unit) for unit in units]
+    n_runs, n_fc = len(runs), len(fc_sweep_points(cfg, table))
+    flat = lambda parts: [row for part in parts for row in part]  # noqa: E731
+    return flat(results[:n_runs]), flat(results[n_runs : n_runs + n_fc]), flat(results[n_runs + n_fc :])
+
+
+def _call(unit):
+    func, args = unit
+    return func(*args)
+
+
+def energy_stage(
+    cfg: Mapping, table_csv: Path, runs: list[str], out_dir: Path, sram_scale: float = 1.0, workers: int = 1
+) -> int:
+    """The network-energy stage: price every trained network (``runs``: their metrics.json) and
+    the layer sweeps with the energy table, in ``workers`` processes; write the CSVs and their
+    provenance. Returns the number of network x encoding rows."""
     from .atomic_files import atomic_write_json, atomic_write_text
     from .provenance import provenance
 
     table = pd.read_csv(table_csv)
-    layers = []
-    for metrics_file in runs:
-        metrics = json.loads(Path(metrics_file).read_text())
-        layers += network_layers(cfg, table, Path(metrics_file).parent, metrics)
+    layers, fc_rows, conv_rows = _priced_units(cfg, table, list(runs), workers)
     rows = aggregate_layers(layers)
 
     def scaled(df: pd.DataFrame) -> pd.DataFrame:
@@ -471,8 +522,8 @@ def energy_stage(cfg: Mapping, table_csv: Path, runs: list[str], out_dir: Path, 
 
     atomic_write_text(out_dir / "network_energy.csv", csv(scaled(pd.DataFrame(rows))))
     atomic_write_text(out_dir / "network_layers.csv", csv(scaled(pd.DataFrame(layers))))
-    atomic_write_text(out_dir / "fc_sweeps.csv", csv(scaled(fc_sweeps(cfg, table))))
-    atomic_write_text(out_dir / "conv_sweep.csv", csv(scaled(conv_sweep(cfg, table))))
+    atomic_write_text(out_dir / "fc_sweeps.csv", csv(scaled(pd.DataFrame(fc_rows))))
+    atomic_write_text(out_dir / "conv_sweep.csv", csv(scaled(pd.DataFrame(conv_rows))))
     atomic_write_json(
         out_dir / "network_energy.provenance.json",
         {

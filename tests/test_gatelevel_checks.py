@@ -341,3 +341,15 @@ def test_bit_sliced_counts_decode_to_each_nets_count():
     assert event.sram == [(7, 2)] and event.toggles.size == 0
     with pytest.raises(RuntimeError, match="x or z"):
         gatelevel.parse_activity(line + "\nX 130\n", n_macros=1, n_nets=len(counts))
+
+
+def test_a_stimulus_longer_than_the_testbench_holds_is_refused(tmp_path):
+    """The testbench's event array is sized at render time; a longer stimulus would be cut short in
+    the simulator and show as mismatches far from their cause."""
+    from types import SimpleNamespace
+
+    from spikemem.rtl.simulator import simulate
+
+    stim = SimpleNamespace(loads=[], events=[("forward", (0,))] * 4)
+    with pytest.raises(ValueError, match="more than the testbench holds"):
+        simulate(["true"], {"max_events": 3}, stim, tmp_path)

@@ -120,7 +120,14 @@ def design_context(cfg: Mapping, design: Design) -> dict:
         "load_addr_bits": max(m["addr_bits"] for m in memories),
         "clock_mhz": cfg["clock_mhz"],
         "clock_gating": dict(cfg["clock_gating"]),
-        "max_events": 3 * cfg["characterization"]["events_per_operation"],
+        # The testbench's event array holds the longest stimulus it is fed: a verification density
+        # or a characterization run (three operations' events at most).
+        "max_events": 3
+        * max(
+            cfg["characterization"]["events_per_operation"],
+            cfg["characterization"].get("validation", {}).get("events_per_operation", 0),
+            cfg["verification"]["events_per_operation"],
+        ),
         **enc.rtl_params(),
     }
     return ctx

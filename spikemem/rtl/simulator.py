@@ -49,6 +49,10 @@ def write_stimulus(ctx: Mapping, stim: SimulationInput, directory: Path) -> tupl
 def simulate(run_cmd: list[str], ctx: Mapping, stim: SimulationInput, directory: Path, *plusargs: str) -> Path:
     """Write the stimulus files into ``directory``, run the testbench on them and return the path
     of its output (streams and per-event results)."""
+    if len(stim.events) > ctx["max_events"]:
+        raise ValueError(
+            f"{len(stim.events)} events, more than the testbench holds ({ctx['max_events']}): rerender the design"
+        )
     load_file, event_file = write_stimulus(ctx, stim, directory)
     out_file = directory / "out.txt"
     run_tool(

@@ -94,7 +94,10 @@ module spikemem_cell_init;
             end
             if (!enabled) draw = -1;
             else begin
-                draw = ($random(seed) >> 16) & 1;  // $random updates the seed: one sequence
+                // An explicit linear congruential step: Verilator does not write $random's seed
+                // argument back, which gave every cell the same bit there; this updates it in both.
+                seed = seed * 1103515245 + 12345;
+                draw = (seed >>> 16) & 1;
                 draws = draws + 1;
                 ones = ones + draw;
             end

@@ -425,15 +425,11 @@ def fc_sweep_point(
     return rows
 
 
-def fc_sweeps(cfg: Mapping, table: pd.DataFrame) -> pd.DataFrame:
-    """A 784 -> 128 layer over weight bits and over densities (:func:`fc_sweep_points`)."""
-    return pd.DataFrame([r for point in fc_sweep_points(cfg, table) for r in fc_sweep_point(cfg, table, *point)])
-
-
 CONV_SWEEP_GEOMETRY = ConvGeometry(1, 28, 28, 32, 3, 1, 1)
 
 
 def conv_sweep_widths(table: pd.DataFrame) -> list[int]:
+    """The convolution sweep's weight widths: those the energy table has conv rows for."""
     return sorted(set(table[table.layer == "conv"].weight_bits))
 
 
@@ -463,11 +459,6 @@ def conv_sweep_point(cfg: Mapping, table: pd.DataFrame, wb: int) -> list[dict]:
     return rows
 
 
-def conv_sweep(cfg: Mapping, table: pd.DataFrame) -> pd.DataFrame:
-    """The convolution layer over weight bits (:func:`conv_sweep_point`)."""
-    return pd.DataFrame([r for wb in conv_sweep_widths(table) for r in conv_sweep_point(cfg, table, wb)])
-
-
 def _network_rows(cfg: Mapping, table: pd.DataFrame, metrics_file: str) -> list[dict]:
     import json
 
@@ -480,8 +471,9 @@ def _priced_units(cfg: Mapping, table: pd.DataFrame, runs: list[str], workers: i
     network and each sweep point draws from its own seeded generator, so pricing them in ``workers``
     processes gives the same rows in the same order as one process; the golden-model event counts
     they need are pure Python, hence processes rather than threads."""
+    fc_points = fc_sweep_points(cfg, table)
     units = [(_network_rows, (cfg, table, r)) for r in runs]
-    units += [(fc_sweep_point, (cfg, table, *point)) for point in fc_sweep_points(cfg, table)]
+    units += [(fc_sweep_point, (cfg, table, *point)) for point in fc_points]
     units += [(conv_sweep_point, (cfg, table, wb)) for wb in conv_sweep_widths(table)]
     if workers > 1:
         from concurrent.futures import ProcessPoolExecutor
@@ -490,7 +482,7 @@ def _priced_units(cfg: Mapping, table: pd.DataFrame, runs: list[str], workers: i
             results = list(pool.map(_call, units))
     else:
         results = [_call(unit) for unit in units]
-    n_runs, n_fc = len(runs), len(fc_sweep_points(cfg, table))
+    n_runs, n_fc = len(runs), len(fc_points)
     flat = lambda parts: [row for part in parts for row in part]  # noqa: E731
     return flat(results[:n_runs]), flat(results[n_runs : n_runs + n_fc]), flat(results[n_runs + n_fc :])
 

@@ -5,7 +5,14 @@ SNN_RUN_FILES = ("curve.csv", "events.csv", "best_output.npy", "best_levels.npz"
 TRAINING_SETS = "|".join(t.name for t in training_sets(CFG))
 
 
+# Training is the longest work (minutes per job, single-core): start it first so it overlaps the
+# hardware stages instead of trailing them (longest-first). The profile's scheduler subsample draws 20
+# ready jobs at random; whenever one of these is drawn it outranks every hardware job.
+TRAINING_PRIORITY = 50
+
+
 rule snn_data:
+    priority: TRAINING_PRIORITY
     input:
         config=SNN_CONFIG,
         code=rule_code("snn_data"),
@@ -27,6 +34,7 @@ rule snn_train:
     """One seed of a training set (protocol and sweep point): its networks of every width trained
     together as one batch on one core. Batching more (seeds too) gains nothing per network (see
     benchmarks/snn_epoch.py): two single-thread jobs use two cores better than one two-thread job."""
+    priority: TRAINING_PRIORITY
     input:
         config=SNN_CONFIG,
         inputs=rules.snn_data.output.inputs,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -187,9 +188,34 @@ def _cycle_energy(cfg, design, ctx, run_cmd, model, n_macros, n_nets, period_s, 
     }
 
 
+class StageClock:
+    """Wall time of each stage of one characterization. Each stage is announced as it starts, so the
+    job's log shows where a long characterization is; the times go into the result, so a pipeline
+    profile can tell where characterization time goes."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.seconds: dict[str, float] = {}
+        self._stage: str | None = None
+        self._t0 = 0.0
+
+    def begin(self, stage: str, detail: str = "") -> None:
+        """End the running stage (if any) and start ``stage``."""
+        self.end()
+        print(f"[characterize {self.name}] {stage}{': ' + detail if detail else ''}", file=sys.stderr, flush=True)
+        self._stage, self._t0 = stage, time.perf_counter()
+
+    def end(self) -> None:
+        if self._stage is not None:
+            elapsed = time.perf_counter() - self._t0
+            self.seconds[self._stage] = round(self.seconds.get(self._stage, 0.0) + elapsed, 2)
+            self._stage = None
+
+
 def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_json: Path, cache_dir: Path) -> dict:
     """Synthesize, simulate at gate level and compute energies; write ``out_json``."""
     t_start = time.perf_counter()
+    clock = StageClock(design.name)
     files = load_manifest(rtl_dir)
     ctx = design_context(cfg, design)
     top = ctx["prefix"]
@@ -200,11 +226,13 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
     macro_libs = [root / pdk.sram_macros[m].liberty for m in macro_names]
 
     # ---- synthesis
+    clock.begin("synthesis", "SiliconCompiler, Yosys")
     syn = synthesize(top, design_sources(files), macro_names, cfg, work / "sc")
     netlist = find_netlist(work / "sc" / "build", top)
     synth_metrics = metrics_of(syn["project"])
 
     # ---- gate-level simulation set-up
+    clock.begin("netlist", "flatten, connectivity, counting module")
     gl_dir = work / "gl"
     gl_dir.mkdir(parents=True, exist_ok=True)
     gl_v, gl_json = prepare_netlist(netlist, top, [std_lib, *macro_libs], gl_dir)
@@ -218,11 +246,13 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
     simulator = cfg["characterization"]["simulator"]
     n_nets = len(order)
     t_build = time.perf_counter()
+    clock.begin("simulator build", f"{simulator}, {n_nets} nets")
     run_cmd = build_gate_sim(
         simulator, gl_v, files["testbench"], cells_v, simulation_models(files), gl_dir / "activity.v", gl_dir, n_nets
     )
     build_s = time.perf_counter() - t_build
 
+    clock.begin("energy model", "Liberty energies of every cell and macro")
     std = load_library(std_lib, cache_dir)
     macro_models, lib_cells = {}, dict(std["cells"])
     for name, lib in zip(macro_names, macro_libs, strict=True):
@@ -246,6 +276,7 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
             d_dir = gl_dir / f"{op}-d{density:g}"
             # An always-ready sink: the energy is the controller's own, not a stalled consumer's.
             where = f"{design.name} {op} at density {density}"
+            clock.begin("gate-level runs", f"{op} at density {density:g}, {len(stim.events)} events")
             run = _gate_run(run_cmd, ctx, stim, d_dir, groups, n_nets, where, "+backpressure=0")
             check, samples = run["compare"], run["samples"]
             windows = []
@@ -293,9 +324,11 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
             )
 
     t_reset = time.perf_counter()
+    clock.begin("reset check", f"{RESET_CHECK_SEEDS} random start states")
     reset = reset_check(cfg, design, ctx, run_cmd, groups, n_nets, gl_dir / "reset-check")
     reset["seconds"] = round(time.perf_counter() - t_reset, 1)
 
+    clock.begin("idle cycle", f"{IDLE_CYCLES} cycles without events")
     cycle_energy = _cycle_energy(
         cfg, design, ctx, run_cmd, model, len(instances), n_nets, period_s, gl_dir / "idle", runs
     )
@@ -304,6 +337,7 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
     # ---- OpenSTA: timing, and its power estimate beside ours
     widths = {p: len(v["bits"]) for p, v in conn.ports.items()}
     activity = {p: t / max(1, port_cycles) / widths[p] for p, t in port_toggles.items()}
+    clock.begin("opensta", "timing and power cross-check")
     sta = sta_reports(netlist, top, [std_lib, *macro_libs], cfg["clock_mhz"], activity, work / "sta")
     totals = {
         k: sum(w[k] for r in runs for w in r["windows"])
@@ -319,6 +353,7 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
         # one access per cycle, the rate it assumes for a clocked macro.
         macro_w = sum(2 * m["read_j"] / 2 / period_s + m["leakage_w"] for m in model.macro_energy)
         sta_logic_w = sta["power"]["sequential"]["total_w"] + sta["power"]["combinational"]["total_w"] - macro_w
+    clock.end()
     cell_types = Counter(c["type"] for c in conn.cells.values())
     result = {
         "design": design.as_dict(),
@@ -348,6 +383,7 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
             "build_s": round(build_s, 2),
             "build_and_runs_s": round(simulation_s, 2),
         },
+        "stage_seconds": clock.seconds,
         "cycle_energy": cycle_energy,
         "runs": runs,
         "reset_check": reset,

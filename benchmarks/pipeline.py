@@ -7,7 +7,10 @@ configuration there and prints:
 - the CPU time of the Snakemake process itself (scheduling, file checks: time the jobs do not get);
 - per rule, the summed wall time of its jobs (Snakemake's `benchmark:` files) and its share, the
   five most expensive first;
-- how busy the cores were (summed job time / wall time / cores).
+- how busy the cores were (summed job time / wall time / cores);
+- where characterization time goes: its stages (synthesis, simulator build, gate-level runs, ...)
+  summed over designs from each result's ``stage_seconds``, and the mean per design;
+- the lower bound this sets on the wall time (all job time spread perfectly over the cores).
 Prints ratios; asserts nothing.
 
 Usage: python benchmarks/pipeline.py [--configfile config/config.yaml] [--cores 2] [--keep DIR]
@@ -17,6 +20,7 @@ A full default run takes tens of minutes; `--configfile config/test_small.yaml` 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -43,6 +47,15 @@ def rule_times(results: Path) -> pd.DataFrame:
     table = frame.groupby("rule")["seconds"].agg(["sum", "count"]).sort_values("sum", ascending=False)
     table["share"] = table["sum"] / table["sum"].sum()
     return table
+
+
+def characterize_stages(results: Path) -> pd.Series:
+    """Seconds per characterization stage, summed over every design (and variant) characterized."""
+    totals: dict[str, float] = {}
+    for path in results.glob("synth*/*/characterization.json"):
+        for stage, seconds in json.loads(path.read_text()).get("stage_seconds", {}).items():
+            totals[stage] = totals.get(stage, 0.0) + seconds
+    return pd.Series(totals, dtype=float).sort_values(ascending=False)
 
 
 def run(workdir: Path, configfile: str, cores: int) -> tuple[float, float]:
@@ -95,6 +108,14 @@ def main() -> None:
     print("  most expensive rules (summed job wall time, share, jobs):")
     for rule, row in table.head(5).iterrows():
         print(f"    {rule:16s} {row['sum']:8.0f} s  {row['share']:5.1%}  {int(row['count'])}")
+    floor = job_s / args.cores
+    print(f"  lower bound with perfect packing: {floor / 60:.1f} min (ratio {floor / TARGET_S:.2f} to 20 min)")
+    stages = characterize_stages(workdir / "results")
+    if len(stages):
+        n = len(list((workdir / "results").glob("synth*/*/characterization.json")))
+        print(f"  characterization stages over {n} designs (summed s, mean s per design):")
+        for stage, seconds in stages.items():
+            print(f"    {stage:16s} {seconds:8.0f} s  {seconds / n:6.1f}")
     if scratch is not None:
         scratch.cleanup()
 

@@ -3,7 +3,8 @@ Norse and the other frameworks that import the Neuromorphic Intermediate Represe
 
 The mapping (also written into every file's metadata):
 
-* ``Input(700) -> Linear(hidden) -> CubaLIF(400) -> Linear(output) -> CubaLIF(250) -> Output``.
+* ``input -> fc_hidden -> lif_hidden -> fc_output -> lif_output -> output``: ``Input(700)``,
+  ``Linear``, ``CubaLIF(400)``, ``Linear``, ``CubaLIF(250)``, ``Output``.
   The layers have no bias. Weights are the run's integer levels (``best_levels.npz`` by default,
   ``final_levels.npz`` on request) times the value of one level, ``weight_step`` in the node's
   metadata (the adaptive protocol: ``alpha * 2**(1-wb)``; the paper protocol:
@@ -22,6 +23,11 @@ The mapping (also written into every file's metadata):
   to ``v_reset``; the node says ``v_reset = 0`` and its metadata ``reset: subtract``,
   ``reset_amount: 1.0``. A framework that ignores the metadata resets to 0 instead, which changes
   the spikes after the first one; :func:`spikemem.nir_graph.simulate` honours it.
+* **States.** The adaptive protocol's states are float: the exported network, simulated, fires
+  exactly as trained (the hidden layer's spike count equals the run's ``inference_events``). The
+  paper protocol clips and rounds its states to ``activation_bits`` every step, which NIR cannot
+  state: the file says so (``state_quantization`` in its metadata), and a float simulation of it
+  fires differently (a 4-bit paper-protocol run: 12,829 hidden spikes simulated, 9,660 trained).
 """
 
 from __future__ import annotations
@@ -79,7 +85,7 @@ def run_graph(run_dir: str | Path, levels: str = "best"):
     for layer, step in zip(LAYERS, steps, strict=True):
         lv = data[layer].astype(np.int64)
         n = lv.shape[1]
-        nodes[layer] = nir.Linear(
+        nodes[f"fc_{layer}"] = nir.Linear(
             weight=(lv.T * step).astype(np.float32),
             metadata={
                 "weight_step": float(step),
@@ -88,7 +94,7 @@ def run_graph(run_dir: str | Path, levels: str = "best"):
             },
         )
         tau_syn, tau_mem = dt / (1.0 - lif.syn_decay), dt / (1.0 - lif.mem_decay)
-        nodes[f"{layer}_lif"] = nir.CubaLIF(
+        nodes[f"lif_{layer}"] = nir.CubaLIF(
             tau_syn=_full(n, tau_syn),
             tau_mem=_full(n, tau_mem),
             r=_full(n, tau_mem / dt),
@@ -105,8 +111,8 @@ def run_graph(run_dir: str | Path, levels: str = "best"):
                 "reset_amount": 1.0,
             },
         )
-        edges += [(previous, layer), (layer, f"{layer}_lif")]
-        previous = f"{layer}_lif"
+        edges += [(previous, f"fc_{layer}"), (f"fc_{layer}", f"lif_{layer}")]
+        previous = f"lif_{layer}"
     nodes["output"] = nir.Output(output_type={"output": np.array([n])})
     edges.append((previous, "output"))
     meta = {
@@ -119,6 +125,11 @@ def run_graph(run_dir: str | Path, levels: str = "best"):
         "levels": f"{levels}_levels.npz",
         "mapping": "see spikemem/snn/nir_export.py: CubaLIF by forward Euler at dt, reset by subtraction (metadata)",
     }
+    if metrics.get("activation_bits") is not None:
+        meta["state_quantization"] = (
+            f"trained with syn, mem and mem - threshold clipped to +-(1 - 2^(1-{metrics['activation_bits']})) and "
+            "rounded to that grid every step; not expressible in NIR: a float simulation fires differently"
+        )
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
 
 

@@ -14,7 +14,7 @@ from snakemake.utils import min_version, validate
 
 from spikemem.code_dependencies import rule_code
 from spikemem.snn.protocols import run_names, training_sets
-from spikemem.config import validate_config, variant_designs
+from spikemem.config import price_models, validate_config, variant_designs
 from analysis.report import FIGURES as REPORT_FIGURES
 from spikemem.workflow import (
     design_names,
@@ -68,6 +68,10 @@ localrules:
     clock_gating_table,
     memory_variants_table,
     report,
+    price,
+    price_all,
+    snn_export,
+    snn_export_all,
 
 
 include: "rules/provenance.smk"
@@ -76,6 +80,7 @@ include: "rules/rtl.smk"
 include: "rules/synth.smk"
 include: "rules/snn.smk"
 include: "rules/report.smk"
+include: "rules/price.smk"
 
 
 rule all:
@@ -91,3 +96,14 @@ rule all:
         "results/snn/summary.csv",
         "results/snn/data/inputs.png",
         expand("results/snn/runs/{run}/training.png", run=SNN_RUNS),
+
+
+# Targets outside `all`: every network of price.models priced, every trained network as a NIR file.
+rule price_all:
+    input:
+        expand("results/price/{name}.csv", name=list(PRICE_MODELS)),
+
+
+rule snn_export_all:
+    input:
+        expand("results/snn/nir/{run}.nir", run=SNN_RUNS),

@@ -12,6 +12,7 @@ from .config import ConfigError, apply_variant, design_by_name, designs, load_co
 from .encodings import EncodingError
 from .energy_rows import MissingEnergyRow
 from .pdk import PdkError, check_pdk, load_pdk_config, pdk_root
+from .price_errors import PriceInputError
 from .provenance import provenance
 
 
@@ -104,6 +105,11 @@ def cmd_snn(args: argparse.Namespace) -> int:
                 f"{m['min_van_rossum']:.3f} at epoch {m['best_epoch']} of {m['epochs']} ({m['stop_reason']}), "
                 f"densities at best {m['densities']}, final {m['final_densities']}"
             )
+    elif args.action == "export":
+        from .snn.nir_export import export_stage
+
+        for path in export_stage(args.inputs, args.out_dir, args.levels):
+            print(path)
     else:
         from .atomic_files import atomic_write_text
 
@@ -219,6 +225,27 @@ def cmd_energy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_price(args: argparse.Namespace) -> int:
+    from .nir_pricing import price_stage
+
+    out = args.out or f"{Path(args.model).stem}.price.csv"
+    text, layers, networks, prov = price_stage(
+        load_config(args.config),
+        args.model,
+        args.table,
+        out,
+        weight_bits=args.weight_bits,
+        spikes=args.spikes,
+        dt=args.dt,
+        rates=args.rate or (),
+        rates_file=args.rates,
+        steps=args.steps,
+    )
+    print(text)
+    print(f"wrote {layers}, {networks}, {prov}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spikemem", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -294,6 +321,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="+", help="metrics.json of the training runs")
     p.set_defaults(func=cmd_energy)
 
+    p = sub.add_parser(
+        "price",
+        help="price your own network: a NIR file's synaptic layers per encoding (storage, macros, energy)",
+        description="Read a NIR graph, encode every synaptic layer in every encoding the energy table "
+        "prices, and report storage, SRAM macros and area, and energy per operation, with the best "
+        "encoding per layer and for the network. Activity: --spikes (simulate), --rate/--rates, or "
+        "by default an upper bound (every neuron active every step).",
+    )
+    _add_config(p)
+    p.add_argument("model", help="the network as a NIR file (.nir)")
+    p.add_argument("--table", default="results/energy/energy_table.csv", help="the energy table (default: %(default)s)")
+    p.add_argument(
+        "--out",
+        help="layer CSV (default: <model stem>.price.csv); <stem>.network.csv and "
+        "<stem>.provenance.json are written beside it",
+    )
+    p.add_argument(
+        "--weight-bits",
+        type=int,
+        nargs="+",
+        help="quantize to these widths (default: integer weights at the width they need, float weights at 8 bits)",
+    )
+    p.add_argument("--spikes", help="input spike trains (.npz, time x neurons) to simulate the graph on")
+    p.add_argument("--dt", type=float, help="simulation time step in seconds (default: the file's metadata 'dt')")
+    p.add_argument(
+        "--rate",
+        action="append",
+        metavar="LAYER=SPIKE[,ERROR]",
+        help="events per neuron per step of a layer's presynaptic spikes and postsynaptic errors; "
+        "LAYER '*' means every layer; repeatable",
+    )
+    p.add_argument("--rates", help="YAML: {layers: {LAYER: {spike_rate: R, error_rate: E}}, steps: N}")
+    p.add_argument("--steps", type=int, help="time steps per sample for rates and the upper bound (default 1)")
+    p.set_defaults(func=cmd_price)
+
     p = sub.add_parser("snn", help="the spiking-network experiment")
     ssub = p.add_subparsers(dest="action", required=True)
     sd = ssub.add_parser("data", help="the fixed input trains and target raster")
@@ -314,7 +376,11 @@ def build_parser() -> argparse.ArgumentParser:
     ss.add_argument("--out", required=True)
     ss.add_argument("--scores", help="retention scores per protocol and width (best run; mean and sd)")
     ss.add_argument("inputs", nargs="+", help="metrics.json files")
-    for q in (sd, st, ss):
+    se = ssub.add_parser("export", help="write each trained network as a NIR file (snnTorch, Norse, ...)")
+    se.add_argument("--out-dir", required=True, help="files go to <out-dir>/<training set>/w<bits>-s<seed>.nir")
+    se.add_argument("--levels", choices=["best", "final"], default="best", help="the best epoch's weights or the last")
+    se.add_argument("inputs", nargs="+", help="metrics.json of the training runs")
+    for q in (sd, st, ss, se):
         q.set_defaults(func=cmd_snn)
 
     p = sub.add_parser("tabulate-verify", help="verification results of every design, as CSV")
@@ -346,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, PdkError, EncodingError, MissingEnergyRow) as e:
+    except (ConfigError, PdkError, EncodingError, MissingEnergyRow, PriceInputError) as e:
         print(f"spikemem: error: {e}", file=sys.stderr)
         return 2
 

@@ -68,6 +68,8 @@ STAGES: dict[str, Stage] = {
     "snn_data_figures": Stage(("analysis.snn_figures",)),
     "snn_run_figure": Stage(("analysis.snn_figures",)),
     "network_energy": Stage(("spikemem.network_energy",)),
+    "price": Stage(("spikemem.nir_pricing",)),
+    "snn_export": Stage(("spikemem.snn.nir_export",)),
     "report": Stage(
         ("analysis.report",),
         data=("analysis/paper_claims.yaml", "templates/report/index.html.j2"),

@@ -7,6 +7,7 @@ the same way wherever it enters, with a message that names the offending key.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,9 +80,26 @@ def validate_config(config: Mapping) -> dict:
     return cfg
 
 
+def price_models(cfg: Mapping) -> dict[str, dict]:
+    """The ``price.models`` entries by output name (``name``, else the file's stem)."""
+    out: dict[str, dict] = {}
+    for i, m in enumerate(cfg.get("price", {}).get("models", [])):
+        name = m.get("name") or Path(m["path"]).stem
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", name):
+            raise ConfigError(f"config key 'price.models[{i}]': output name {name!r} is not a plain name: give 'name'")
+        if name in out:
+            raise ConfigError(f"config key 'price.models[{i}]': a second model named {name!r}: give 'name'")
+        if m.get("spikes") and m.get("rates"):
+            raise ConfigError(f"config key 'price.models[{i}]': give spikes or rates, not both")
+        out[name] = dict(m)
+    return out
+
+
 def _check_semantics(cfg: dict) -> None:
     """Checks a JSON schema cannot express: names that must exist, geometries that must fit."""
     from .pdk import PdkError, load_pdk_config  # local: pdk imports config types
+
+    price_models(cfg)
 
     try:
         pdk = load_pdk_config(cfg["pdk"])

@@ -29,12 +29,15 @@ EXAMPLE_DESIGN = "pb_bmp-fc16x16-w4"
 VARIANT_HELP = "build the design as a variant: ungated (no clock gating) or mem_<name> (a memory_variants entry)"
 DEFAULT_CONFIG_SHOWN = os.path.relpath(DEFAULT_CONFIG, PROJECT_ROOT)
 
+MAIN_EXAMPLES = (
+    (f"{PROG} doctor", "which tools this machine has for the flow"),
+    (f"{PROG} config designs", "the designs of config/config.yaml"),
+    (f"{PROG} characterize --design {EXAMPLE_DESIGN}", "synthesize and characterize one design"),
+    ("snakemake --cores 2 all", "the whole workflow (README.md)"),
+)
 MAIN_EPILOG = f"""\
 examples:
-  {PROG} doctor                                   which tools this machine has for the flow
-  {PROG} config designs                           the designs of config/config.yaml
-  {PROG} characterize --design {EXAMPLE_DESIGN}   synthesize and characterize one design
-  snakemake --cores 2 all                            the whole workflow (README.md)
+{chr(10).join(f"  {command:50s} {what}" for command, what in MAIN_EXAMPLES)}
 
 Paths default to the workflow's layout under results/ in the working directory (run from the
 project root). PDK_ROOT defaults to ../shared/pdk beside the checkout ({layout.DEFAULT_PDK_ROOT}).
@@ -645,12 +648,19 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["PDK_ROOT"] = str(layout.DEFAULT_PDK_ROOT)
     try:
         resolve_defaults(args)
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # here, not at exit, so that a closed pipe is handled below
+        return status
     except KeyboardInterrupt:
         if args.debug:
             raise
         _error("interrupted")
         return 130
+    except BrokenPipeError:
+        # The reader went away (`spikemem config designs | head`): stop quietly, and keep Python's
+        # final flush of stdout from failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except ToolError as e:
         if args.debug:
             raise

@@ -357,6 +357,19 @@ def test_interrupt_is_a_message_not_a_traceback(monkeypatch, capsys):
         cli.main(["--debug", "config", "designs"])
 
 
+def test_a_closed_pipe_ends_quietly():
+    """`spikemem config designs | true`: the reader is gone before the first write, and nothing
+    is said about it (no BrokenPipeError)."""
+    out = subprocess.run(
+        f"{shlex.quote(sys.executable)} -m spikemem config designs | true",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.stderr == ""
+
+
 def test_unknown_training_set_is_a_config_error(capsys):
     assert cli.main(["snn", "train", "--training-set", "nope-x1"]) == 2
     err = capsys.readouterr().err

@@ -1,8 +1,11 @@
 # Which tools and PDK files this run uses.
 
 
+# Fails when a tool the configured flow needs is missing, its log naming the package to install; a
+# missing optional tool (OpenROAD) only lowers the recorded flow level.
 rule doctor:
     input:
+        config=RESOLVED,
         code=rule_code("doctor"),
     output:
         "results/provenance/tools.json",
@@ -13,7 +16,7 @@ rule doctor:
     conda:
         ENV
     shell:
-        "{params.cli} doctor --out {output} > {log} 2>&1"
+        "{params.cli} doctor --config {input.config} --out {output} > {log} 2>&1"
 
 
 rule pdk_check:

@@ -1,27 +1,68 @@
-"""The ``spikemem`` command line: one subcommand per stage; the Snakemake rules call these."""
+"""spikemem: one subcommand per stage of the workflow (the Snakemake rules call them too).
+
+Run from the project root, every stage reads and writes the workflow's layout (results/...,
+config/config.yaml) unless given other paths.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
-from .atomic_files import atomic_write_json
+from . import layout
+from .atomic_files import atomic_write_json, atomic_write_text
 from .config import ConfigError, apply_variant, design_by_name, designs, load_config
 from .encodings import EncodingError
 from .energy_rows import MissingEnergyRow
+from .paths import DEFAULT_CONFIG, PROJECT_ROOT
 from .pdk import PdkError, check_pdk, load_pdk_config, pdk_root
 from .price_errors import PriceInputError
+from .processes import ToolError
 from .provenance import provenance
 
+PROG = "spikemem"
+EXAMPLE_DESIGN = "pb_bmp-fc16x16-w4"
+VARIANT_HELP = "build the design as a variant: ungated (no clock gating) or mem_<name> (a memory_variants entry)"
+DEFAULT_CONFIG_SHOWN = os.path.relpath(DEFAULT_CONFIG, PROJECT_ROOT)
 
-def _add_config(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", "-c", help="configuration YAML or JSON (default: config/config.yaml)")
+MAIN_EXAMPLES = (
+    (f"{PROG} doctor", "which tools this machine has for the flow"),
+    (f"{PROG} config designs", "the designs of config/config.yaml"),
+    (f"{PROG} characterize --design {EXAMPLE_DESIGN}", "synthesize and characterize one design"),
+    ("snakemake --cores 2 all", "the whole workflow (README.md)"),
+)
+MAIN_EPILOG = f"""\
+examples:
+{chr(10).join(f"  {command:50s} {what}" for command, what in MAIN_EXAMPLES)}
+
+Paths default to the workflow's layout under results/ in the working directory (run from the
+project root). PDK_ROOT defaults to ../shared/pdk beside the checkout ({layout.DEFAULT_PDK_ROOT}).
+--debug shows Python tracebacks instead of one-line errors.
+"""
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def package_version() -> str:
+    """The installed package's version (the source tree's where it is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("spikemem")
+    except PackageNotFoundError:
+        from . import __version__
+
+        return __version__
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from .tools import discover, report
+    from .tools import discover, missing_requirements, report
 
     tools = discover()
     data = report(tools)
@@ -30,21 +71,26 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     except PdkError as e:
         data["pdk_root"] = None
         data["pdk_problem"] = str(e)
+    missing = missing_requirements(tools, load_config(args.config))
+    data["missing"] = [{"tool": m.tool, "needed_for": m.purpose, "install": m.install} for m in missing]
     if args.out:
         atomic_write_json(args.out, {**data, "provenance": provenance()})
     if args.json:
         print(json.dumps(data, indent=2))
-        return 0
-    for t in tools.values():
-        mark = "ok " if t.usable else "-- "
-        feats = " ".join(f"{k}={'yes' if v else 'no'}" for k, v in t.features.items())
-        print(f"{mark}{t.name:10s} {t.version or 'missing':60.60s} {t.path or ''}")
-        for line in ([feats] if feats else []) + t.notes:
-            print(f"     {line}")
-    print(f"synthesis backend: {data['synthesis_backend']}")
-    print(f"flow level:        {data['flow_level']}")
-    print(f"PDK_ROOT:          {data['pdk_root'] or data['pdk_problem']}")
-    return 0
+    else:
+        for t in tools.values():
+            mark = "ok " if t.usable else "-- "
+            feats = " ".join(f"{k}={'yes' if v else 'no'}" for k, v in t.features.items())
+            print(f"{mark}{t.name:10s} {t.version or 'missing':60.60s} {t.path or ''}")
+            for line in ([feats] if feats else []) + t.notes:
+                print(f"     {line}")
+        print(f"synthesis backend: {data['synthesis_backend']}")
+        print(f"flow level:        {data['flow_level']}")
+        print(f"PDK_ROOT:          {data['pdk_root'] or data['pdk_problem']}")
+    sys.stdout.flush()  # the table first, then what is missing
+    for m in missing:
+        _error(f"missing {m.tool} ({m.purpose}): {m.install}")
+    return 1 if missing else 0
 
 
 def cmd_pdk_check(args: argparse.Namespace) -> int:
@@ -77,16 +123,14 @@ def cmd_golden(args: argparse.Namespace) -> int:
     data = golden_summary(cfg, design)
     data["provenance"] = provenance(cfg, stage="golden")
     atomic_write_json(args.out, data)
+    print(f"{design.name}: {args.out}")
     return 0
 
 
 def cmd_tabulate_golden(args: argparse.Namespace) -> int:
     from .golden import storage_table
 
-    table = storage_table([json.loads(Path(f).read_text()) for f in args.inputs])
-    from .atomic_files import atomic_write_text
-
-    atomic_write_text(args.out, table.to_csv(index=False))
+    _write_csv(args.out, storage_table([json.loads(Path(f).read_text()) for f in args.inputs]))
     return 0
 
 
@@ -98,7 +142,12 @@ def cmd_snn(args: argparse.Namespace) -> int:
 
         make_data(load_config(args.config), args.out_dir)
     elif args.action == "train":
+        from .snn.protocols import training_sets
+
         cfg = load_config(args.config)
+        known = [t.name for t in training_sets(cfg)]
+        if args.training_set not in known:
+            raise ConfigError(f"no training set {args.training_set!r} in snn.protocols; known: {', '.join(known)}")
         for m in stages.train_stage(cfg, args.training_set, args.data_dir, args.runs_dir, args.weight_bits, args.seed):
             print(
                 f"{m['training_set']} w{m['weight_bits']} seed {m['seed']}: min van Rossum "
@@ -111,8 +160,6 @@ def cmd_snn(args: argparse.Namespace) -> int:
         for path in export_stage(args.inputs, args.out_dir, args.levels):
             print(path)
     else:
-        from .atomic_files import atomic_write_text
-
         summary = stages.summarize(args.inputs)
         atomic_write_text(args.out, summary.to_csv(index=False))
         if args.scores:
@@ -120,11 +167,7 @@ def cmd_snn(args: argparse.Namespace) -> int:
     return 0
 
 
-VARIANT_HELP = "build the design as a variant: ungated (no clock gating) or mem_<name> (a memory_variants entry)"
-
-
 def cmd_rtl(args: argparse.Namespace) -> int:
-    from .processes import ToolFailure
     from .rtl.render import render_stage
     from .rtl.stage import verify_stage
 
@@ -132,19 +175,16 @@ def cmd_rtl(args: argparse.Namespace) -> int:
     design = design_by_name(cfg, args.design)
     if args.action == "render":
         render_stage(cfg, design, args.out_dir)
+        print(f"{design.name}: {args.out_dir}")
         return 0
-    try:
-        report = verify_stage(
-            cfg,
-            design,
-            args.rtl_dir,
-            args.work_dir,
-            args.out,
-            simulators=tuple(args.simulators.split(",")) if args.simulators else None,
-        )
-    except ToolFailure as e:
-        print(f"spikemem: error: {e}", file=sys.stderr)
-        return 1
+    report = verify_stage(
+        cfg,
+        design,
+        args.rtl_dir,
+        args.work_dir,
+        args.out,
+        simulators=tuple(args.simulators.split(",")) if args.simulators else None,
+    )
     for sim, r in report["simulators"].items():
         print(f"{design.name} {sim}: {r['events']} events, {r['mismatches']} mismatches")
         for d in r["densities"]:
@@ -154,10 +194,9 @@ def cmd_rtl(args: argparse.Namespace) -> int:
 
 
 def cmd_tabulate_verify(args: argparse.Namespace) -> int:
-    from .atomic_files import atomic_write_text
     from .rtl.stage import verification_table
 
-    atomic_write_text(args.out, verification_table(args.inputs).to_csv(index=False))
+    _write_csv(args.out, verification_table(args.inputs))
     return 0
 
 
@@ -177,24 +216,16 @@ def cmd_tabulate_variants(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_csv(path: str, table) -> None:
-    from .atomic_files import atomic_write_text
-
+def _write_csv(path: str | Path, table) -> None:
     atomic_write_text(path, table.to_csv(index=False))
 
 
 def cmd_characterize(args: argparse.Namespace) -> int:
-    from .processes import ToolFailure
     from .synth.characterize import characterize
 
-    cfg = load_config(args.config)
-    cfg = apply_variant(cfg, args.variant)
+    cfg = apply_variant(load_config(args.config), args.variant)
     design = design_by_name(cfg, args.design)
-    try:
-        r = characterize(cfg, design, Path(args.rtl_dir), Path(args.work_dir), Path(args.out), Path(args.cache_dir))
-    except ToolFailure as e:
-        print(f"spikemem: error: {e}", file=sys.stderr)
-        return 1
+    r = characterize(cfg, design, Path(args.rtl_dir), Path(args.work_dir), Path(args.out), Path(args.cache_dir))
     for run in r["runs"]:
         ev = sum(w["events"] for w in run["windows"]) or 1
         print(
@@ -246,84 +277,308 @@ def cmd_price(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="spikemem", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+# --------------------------------------------------------------------------- default paths
+#
+# Each command's path options default to None, and resolve_defaults() fills them in from the
+# workflow's layout (spikemem.layout) once the design, variant and configuration are known: each
+# subcommand's default_paths gives {option: path, or a function of the configuration for lists}.
 
-    p = sub.add_parser("doctor", help="list the tools the flow can use and the flow level")
+
+def _design_paths(args: argparse.Namespace) -> dict:
+    d, v = args.design, getattr(args, "variant", None)
+    if args.command == "golden":
+        return {"out": layout.golden_json(d)}
+    if args.command == "characterize":
+        return {
+            "rtl_dir": layout.rtl_dir(d, v),
+            "work_dir": layout.synth_work_dir(d, v),
+            "cache_dir": layout.CELL_CACHE_DIR,
+            "out": layout.characterization_json(d, v),
+        }
+    if args.action == "render":
+        return {"out_dir": layout.rtl_dir(d, v)}
+    return {"rtl_dir": layout.rtl_dir(d, v), "work_dir": layout.verify_work_dir(d, v), "out": layout.verify_json(d, v)}
+
+
+def _snn_paths(args: argparse.Namespace) -> dict:
+    if args.action == "data":
+        return {"out_dir": layout.SNN_DATA_DIR}
+    if args.action == "train":
+        return {"data_dir": layout.SNN_DATA_DIR, "runs_dir": layout.SNN_RUNS_DIR}
+    if args.action == "export":
+        return {
+            "out_dir": layout.SNN_NIR_DIR,
+            "inputs": lambda cfg: [layout.metrics_json(r) for r in layout.training_runs(cfg)],
+        }
+    return {
+        "out": layout.SNN_SUMMARY,
+        "scores": layout.SNN_RETENTION,
+        "inputs": lambda cfg: [layout.metrics_json(r) for r in layout.training_runs(cfg)],
+    }
+
+
+def _table_paths(args: argparse.Namespace) -> dict:
+    chars = layout.characterization_json
+    if args.command == "tabulate-golden":
+        return {
+            "out": layout.STORAGE_BITS,
+            "inputs": lambda cfg: [layout.golden_json(d) for d in layout.design_names(cfg)],
+        }
+    if args.command == "tabulate-verify":
+        return {
+            "out": layout.VERIFY_SUMMARY,
+            "inputs": lambda cfg: [layout.verify_json(d) for d in layout.design_names(cfg)],
+        }
+    if args.command == "tabulate-gating":
+        return {
+            "out": layout.CLOCK_GATING_TABLE,
+            "gated": lambda cfg: [chars(d) for d in layout.gating_references(cfg)],
+            "ungated": lambda cfg: [chars(d, "ungated") for d in layout.gating_references(cfg)],
+        }
+    if args.command == "tabulate-variants":
+        return {
+            "out": layout.MEMORY_VARIANTS_TABLE,
+            "main": lambda cfg: [chars(d) for _, d in layout.memory_variant_designs(cfg)],
+            "variants": lambda cfg: [chars(d, v) for v, d in layout.memory_variant_designs(cfg)],
+        }
+    if args.command == "energy-table":
+        return {"out": layout.ENERGY_TABLE, "inputs": lambda cfg: [chars(d) for d in layout.design_names(cfg)]}
+    return {  # energy
+        "table": layout.ENERGY_TABLE,
+        "out_dir": layout.ENERGY_DIR,
+        "runs": lambda cfg: [layout.metrics_json(r) for r in layout.training_runs(cfg)],
+    }
+
+
+def resolve_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill every path option left out with the workflow's layout (in place; returns ``args``).
+    Lists of inputs (a callable of the configuration here) are the configuration's, as the rules'."""
+    paths_of: Callable[[argparse.Namespace], dict] | None = getattr(args, "default_paths", None)
+    if paths_of is None:
+        return args
+    cfg = None
+    for name, default in paths_of(args).items():
+        if getattr(args, name, None):
+            continue
+        if callable(default):
+            cfg = cfg if cfg is not None else load_config(args.config)
+            default = default(cfg)
+            setattr(args, name, [str(p) for p in default])
+        else:
+            setattr(args, name, str(default))
+    return args
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def _example_epilog(*examples: str) -> str:
+    return ("example:\n" if len(examples) == 1 else "examples:\n") + "\n".join(f"  {PROG} {e}" for e in examples)
+
+
+def _command(
+    sub: argparse._SubParsersAction,
+    name: str,
+    summary: str,
+    examples: tuple[str, ...],
+    debug: argparse.ArgumentParser,
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    """A subcommand with its one-line summary, a description and its examples."""
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=textwrap.fill(description or summary[0].upper() + summary[1:] + ".", 100),
+        epilog=_example_epilog(*examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[debug],
+    )
+
+
+def variant_path(stage: str, rest: str) -> str:
+    """How a help text shows a design's path, with the variant's directory."""
+    return f"results/{stage}/{rest}; results/{stage}-<variant>/... for a variant"
+
+
+def _add_config(p: argparse.ArgumentParser, what: str = "") -> None:
+    p.add_argument(
+        "--config",
+        "-c",
+        help=f"configuration YAML or JSON{', ' + what if what else ''} (default: {DEFAULT_CONFIG_SHOWN})",
+    )
+
+
+def _path(p: argparse.ArgumentParser, flag: str, default: str | Path, what: str = "", **kw) -> None:
+    """A path option whose default is the workflow's layout."""
+    p.add_argument(flag, help=f"{what}{' ' if what else ''}(default: {default})", **kw)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``spikemem`` argument parser: one subcommand per stage."""
+    # --debug is accepted before or after the subcommand; SUPPRESS keeps a subcommand's parser from
+    # resetting what the main parser set.
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show Python tracebacks on errors"
+    )
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="The energy of synaptic-memory organizations, from templated RTL to the comparison report.",
+        epilog=MAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {package_version()}")
+    parser.add_argument("--debug", action="store_true", default=False, help="show Python tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    design_help = "design name, <encoding>-<shape>-w<bits> (spikemem config designs lists them)"
+
+    p = _command(
+        sub,
+        "doctor",
+        "list the tools the flow can use and the flow level",
+        ("doctor", "doctor --json"),
+        debug,
+        description="List the tools the flow can use and the flow level it allows. Exits with 1 when a tool "
+        "the configured flow needs is missing, naming the package that installs it.",
+    )
+    _add_config(p, "which says the tools the flow needs")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--out", help="also write the report (with provenance) to this JSON file")
+    p.add_argument(
+        "--out",
+        help="also write the report (with provenance) to this JSON file (the workflow's: "
+        "results/provenance/tools.json)",
+    )
     p.set_defaults(func=cmd_doctor)
 
-    p = sub.add_parser("pdk", help="PDK discovery")
-    psub = p.add_subparsers(dest="action", required=True)
-    pc = psub.add_parser("check", help="verify every PDK file the configuration needs")
+    p = _command(sub, "pdk", "PDK discovery", ("pdk check",), debug)
+    psub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    pc = _command(psub, "check", "verify every PDK file the configuration needs", ("pdk check",), debug)
     _add_config(pc)
-    pc.add_argument("--out", help="write the file list with SHA-256 hashes to this JSON file")
+    pc.add_argument(
+        "--out",
+        help="write the file list with SHA-256 hashes to this JSON file (the workflow's: results/provenance/pdk.json)",
+    )
     pc.set_defaults(func=cmd_pdk_check)
 
-    p = sub.add_parser("config", help="validate a configuration, or list its designs")
+    p = _command(
+        sub,
+        "config",
+        "validate a configuration, or list its designs",
+        ("config designs", "config validate -c my.yaml"),
+        debug,
+    )
     p.add_argument("action", choices=["validate", "designs"])
     _add_config(p)
     p.set_defaults(func=cmd_config)
 
-    p = sub.add_parser("golden", help="golden model of one design: memory image and access statistics")
+    p = _command(
+        sub,
+        "golden",
+        "golden model of one design: memory image and access statistics",
+        (f"golden --design {EXAMPLE_DESIGN}",),
+        debug,
+    )
     _add_config(p)
-    p.add_argument("--design", required=True)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_golden)
+    p.add_argument("--design", required=True, help=design_help)
+    _path(p, "--out", layout.golden_json("<design>"), "the golden model JSON")
+    p.set_defaults(func=cmd_golden, default_paths=_design_paths)
 
-    p = sub.add_parser("rtl", help="render one design's RTL, or verify it against the golden model")
-    rsub = p.add_subparsers(dest="action", required=True)
-    rr = rsub.add_parser("render", help="controller, memories, SRAM simulation models, testbench")
+    p = _command(
+        sub,
+        "rtl",
+        "render one design's RTL, or verify it against the golden model",
+        (f"rtl render --design {EXAMPLE_DESIGN}", f"rtl verify --design {EXAMPLE_DESIGN}"),
+        debug,
+    )
+    rsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    rr = _command(
+        rsub,
+        "render",
+        "controller, memories, SRAM simulation models, testbench",
+        (f"rtl render --design {EXAMPLE_DESIGN}",),
+        debug,
+    )
     _add_config(rr)
-    rr.add_argument("--design", required=True)
-    rr.add_argument("--out-dir", required=True)
+    rr.add_argument("--design", required=True, help=design_help)
+    _path(rr, "--out-dir", variant_path("rtl", "<design>"), "where the RTL goes")
     rr.add_argument("--variant", help=VARIANT_HELP)
-    rv = rsub.add_parser("verify", help="lint, then Icarus and Verilator against the golden model")
+    rv = _command(
+        rsub,
+        "verify",
+        "lint, then Icarus and Verilator against the golden model",
+        (f"rtl verify --design {EXAMPLE_DESIGN} --simulators icarus",),
+        debug,
+    )
     _add_config(rv)
-    rv.add_argument("--design", required=True)
-    rv.add_argument("--rtl-dir", required=True)
-    rv.add_argument("--work-dir", required=True)
-    rv.add_argument("--out", required=True)
-    rv.add_argument("--simulators", help="comma-separated subset of icarus,verilator")
+    rv.add_argument("--design", required=True, help=design_help)
+    _path(rv, "--rtl-dir", variant_path("rtl", "<design>"), "the rendered RTL")
+    _path(rv, "--work-dir", variant_path("verify", "work/<design>"), "the simulators' working directory")
+    _path(rv, "--out", variant_path("verify", "<design>.json"), "the verification report")
+    rv.add_argument("--simulators", help="comma-separated subset of icarus,verilator (default: the configuration's)")
     rv.add_argument("--variant", help=VARIANT_HELP)
     for q in (rr, rv):
-        q.set_defaults(func=cmd_rtl)
+        q.set_defaults(func=cmd_rtl, default_paths=_design_paths)
 
-    p = sub.add_parser("characterize", help="synthesize one design, simulate it at gate level, compute energies")
+    p = _command(
+        sub,
+        "characterize",
+        "synthesize one design, simulate it at gate level, compute energies",
+        (f"characterize --design {EXAMPLE_DESIGN}", f"characterize --design {EXAMPLE_DESIGN} --variant ungated"),
+        debug,
+        description="Synthesize one design (SiliconCompiler), simulate its netlist at gate level and compute "
+        "its energies. Needs the design's RTL (spikemem rtl render).",
+    )
     _add_config(p)
-    p.add_argument("--design", required=True)
-    p.add_argument("--rtl-dir", required=True)
-    p.add_argument("--work-dir", required=True)
-    p.add_argument("--cache-dir", required=True, help="parsed Liberty models and cell simulation models")
+    p.add_argument("--design", required=True, help=design_help)
+    _path(p, "--rtl-dir", variant_path("rtl", "<design>"), "the rendered RTL")
+    _path(p, "--work-dir", variant_path("synth", "<design>/work"), "the tools' working directory")
+    _path(p, "--cache-dir", layout.CELL_CACHE_DIR, "parsed Liberty models and cell simulation models")
     p.add_argument("--variant", help=VARIANT_HELP)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_characterize)
+    _path(p, "--out", variant_path("synth", "<design>/characterization.json"), "the characterization")
+    p.set_defaults(func=cmd_characterize, default_paths=_design_paths)
 
-    p = sub.add_parser("energy-table", help="fit and validate the cost models of all characterized designs")
+    p = _command(
+        sub, "energy-table", "fit and validate the cost models of all characterized designs", ("energy-table",), debug
+    )
     _add_config(p)
-    p.add_argument("--out", required=True)
-    p.add_argument("inputs", nargs="+", help="characterization JSON files")
-    p.set_defaults(func=cmd_energy_table)
+    _path(p, "--out", layout.ENERGY_TABLE, "the table (with .schema.json and .provenance.json beside it)")
+    p.add_argument(
+        "inputs", nargs="*", help="characterization JSON files (default: every configured design's under results/synth)"
+    )
+    p.set_defaults(func=cmd_energy_table, default_paths=_table_paths)
 
-    p = sub.add_parser("energy", help="energy of every trained network and of the layer sweeps")
+    p = _command(
+        sub,
+        "energy",
+        "energy of every trained network and of the layer sweeps",
+        ("energy", "energy --sram-scale 2"),
+        debug,
+    )
     _add_config(p)
-    p.add_argument("--table", required=True, help="results/energy/energy_table.csv")
+    _path(p, "--table", layout.ENERGY_TABLE, "the energy table")
     p.add_argument(
         "--sram-scale",
         type=float,
         default=1.0,
         help="factor on the macro Liberty's per-access SRAM energy (default 1: the Liberty's value)",
     )
-    p.add_argument("--out-dir", required=True)
+    _path(p, "--out-dir", layout.ENERGY_DIR, "where the CSV files go")
     p.add_argument("--workers", type=int, default=1, help="processes pricing networks and sweep points (default 1)")
-    p.add_argument("runs", nargs="+", help="metrics.json of the training runs")
-    p.set_defaults(func=cmd_energy)
+    p.add_argument(
+        "runs", nargs="*", help="metrics.json of the training runs (default: every configured run's under results/snn)"
+    )
+    p.set_defaults(func=cmd_energy, default_paths=_table_paths)
 
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "price",
-        help="price your own network: a NIR file's synaptic layers per encoding (storage, macros, energy)",
+        "price your own network: a NIR file's synaptic layers per encoding (storage, macros, energy)",
+        (
+            "price model.nir --weight-bits 4",
+            "price model.nir --spikes inputs.npz --dt 0.001",
+            "price model.nir --rate '*=0.05,0.02' --steps 100",
+        ),
+        debug,
         description="Read a NIR graph, encode every synaptic layer in every encoding the energy table "
         "prices, and report storage, SRAM macros and area, and energy per operation, with the best "
         "encoding per layer and for the network. Activity: --spikes (simulate), --rate/--rates, or "
@@ -331,7 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config(p)
     p.add_argument("model", help="the network as a NIR file (.nir)")
-    p.add_argument("--table", default="results/energy/energy_table.csv", help="the energy table (default: %(default)s)")
+    _path(p, "--table", layout.ENERGY_TABLE, "the energy table")
     p.add_argument(
         "--out",
         help="layer CSV (default: <model stem>.price.csv); <stem>.network.csv and "
@@ -354,66 +609,154 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rates", help="YAML: {layers: {LAYER: {spike_rate: R, error_rate: E}}, steps: N}")
     p.add_argument("--steps", type=int, help="time steps per sample for rates and the upper bound (default 1)")
-    p.set_defaults(func=cmd_price)
+    p.set_defaults(func=cmd_price, default_paths=lambda args: {"table": layout.ENERGY_TABLE})
 
-    p = sub.add_parser("snn", help="the spiking-network experiment")
-    ssub = p.add_subparsers(dest="action", required=True)
-    sd = ssub.add_parser("data", help="the fixed input trains and target raster")
+    p = _command(
+        sub,
+        "snn",
+        "the spiking-network experiment",
+        ("snn data", "snn train --training-set paper-a12e12g8 --weight-bits 4 --seed 0", "snn summary"),
+        debug,
+    )
+    ssub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sd = _command(ssub, "data", "the fixed input trains and target raster", ("snn data",), debug)
     _add_config(sd)
-    sd.add_argument("--out-dir", required=True)
-    st = ssub.add_parser(
+    _path(sd, "--out-dir", layout.SNN_DATA_DIR, "where the data go")
+    st = _command(
+        ssub,
         "train",
-        help="train the runs of one training set (protocol and sweep point, e.g. paper-a12e12g8): every "
+        "train the runs of one training set (protocol and sweep point, e.g. paper-a12e12g8): every "
         "width and seed, or the one given",
+        ("snn train --training-set paper-a12e12g8", "snn train --training-set adaptive-e8g8 --weight-bits 4 --seed 0"),
+        debug,
     )
     _add_config(st)
     st.add_argument("--training-set", required=True, help="a name from snn.protocols, e.g. paper-a12e12g8")
     st.add_argument("--weight-bits", type=int, help="train only this width")
     st.add_argument("--seed", type=int, help="train only this seed")
-    st.add_argument("--data-dir", required=True)
-    st.add_argument("--runs-dir", required=True, help="runs go to <runs-dir>/<training set>/w<bits>-s<seed>/")
-    ss = ssub.add_parser("summary", help="one CSV row per training run, and the retention scores")
-    ss.add_argument("--out", required=True)
-    ss.add_argument("--scores", help="retention scores per protocol and width (best run; mean and sd)")
-    ss.add_argument("inputs", nargs="+", help="metrics.json files")
-    se = ssub.add_parser("export", help="write each trained network as a NIR file (snnTorch, Norse, ...)")
-    se.add_argument("--out-dir", required=True, help="files go to <out-dir>/<training set>/w<bits>-s<seed>.nir")
+    _path(st, "--data-dir", layout.SNN_DATA_DIR, "the data (spikemem snn data)")
+    _path(st, "--runs-dir", layout.SNN_RUNS_DIR, "runs go to <runs-dir>/<training set>/w<bits>-s<seed>/")
+    ss = _command(ssub, "summary", "one CSV row per training run, and the retention scores", ("snn summary",), debug)
+    _add_config(ss, "naming the runs summarized by default")
+    _path(ss, "--out", layout.SNN_SUMMARY, "the summary CSV")
+    _path(ss, "--scores", layout.SNN_RETENTION, "retention scores per protocol and width (best run; mean and sd)")
+    ss.add_argument("inputs", nargs="*", help="metrics.json files (default: every configured run's)")
+    sd.set_defaults(func=cmd_snn, default_paths=_snn_paths)
+    st.set_defaults(func=cmd_snn, default_paths=_snn_paths)
+    ss.set_defaults(func=cmd_snn, default_paths=_snn_paths)
+    se = _command(
+        ssub,
+        "export",
+        "write each trained network as a NIR file (snnTorch, Norse, ...)",
+        ("snn export", "snn export --levels final results/snn/runs/adaptive-e8g8/w2-s0/metrics.json"),
+        debug,
+    )
+    _add_config(se, "naming the runs exported by default")
+    _path(se, "--out-dir", layout.SNN_NIR_DIR, "files go to <out-dir>/<training set>/w<bits>-s<seed>.nir")
     se.add_argument("--levels", choices=["best", "final"], default="best", help="the best epoch's weights or the last")
-    se.add_argument("inputs", nargs="+", help="metrics.json of the training runs")
-    for q in (sd, st, ss, se):
-        q.set_defaults(func=cmd_snn)
+    se.add_argument("inputs", nargs="*", help="metrics.json of the training runs (default: every configured run's)")
+    se.set_defaults(func=cmd_snn, default_paths=_snn_paths)
 
-    p = sub.add_parser("tabulate-verify", help="verification results of every design, as CSV")
-    p.add_argument("--out", required=True)
-    p.add_argument("inputs", nargs="+", help="results/verify/<design>.json files")
-    p.set_defaults(func=cmd_tabulate_verify)
+    p = _command(sub, "tabulate-verify", "verification results of every design, as CSV", ("tabulate-verify",), debug)
+    _add_config(p, "naming the designs tabulated by default")
+    _path(p, "--out", layout.VERIFY_SUMMARY, "the CSV")
+    p.add_argument("inputs", nargs="*", help="results/verify/<design>.json files (default: every configured design's)")
+    p.set_defaults(func=cmd_tabulate_verify, default_paths=_table_paths)
 
-    p = sub.add_parser("tabulate-gating", help="what clock gating saves: gated designs against ungated references")
-    p.add_argument("--out", required=True)
-    p.add_argument("--gated", nargs="+", required=True, help="characterization JSON files of the designs")
-    p.add_argument("--ungated", nargs="+", required=True, help="the same designs characterized ungated")
-    p.set_defaults(func=cmd_tabulate_gating)
+    p = _command(
+        sub,
+        "tabulate-gating",
+        "what clock gating saves: gated designs against ungated references",
+        ("tabulate-gating",),
+        debug,
+    )
+    _add_config(p, "naming the designs tabulated by default")
+    _path(p, "--out", layout.CLOCK_GATING_TABLE, "the CSV")
+    p.add_argument(
+        "--gated",
+        nargs="+",
+        help="characterization JSON files of the designs (default: clock_gating.reference_designs under results/synth)",
+    )
+    p.add_argument(
+        "--ungated", nargs="+", help="the same designs characterized ungated (default: under results/synth-ungated)"
+    )
+    p.set_defaults(func=cmd_tabulate_gating, default_paths=_table_paths)
 
-    p = sub.add_parser("tabulate-variants", help="how a memory variant changes each design's energy per event")
-    p.add_argument("--out", required=True)
-    p.add_argument("--main", nargs="+", required=True, help="characterization JSON files, main memory")
-    p.add_argument("--variants", nargs="+", required=True, help="the same designs under a memory variant")
-    p.set_defaults(func=cmd_tabulate_variants)
+    p = _command(
+        sub,
+        "tabulate-variants",
+        "how a memory variant changes each design's energy per event",
+        ("tabulate-variants",),
+        debug,
+    )
+    _add_config(p, "naming the designs tabulated by default")
+    _path(p, "--out", layout.MEMORY_VARIANTS_TABLE, "the CSV")
+    p.add_argument(
+        "--main",
+        nargs="+",
+        help="characterization JSON files, main memory (default: the memory_variants designs under results/synth)",
+    )
+    p.add_argument(
+        "--variants",
+        nargs="+",
+        help="the same designs under a memory variant (default: under results/synth-mem_<name>)",
+    )
+    p.set_defaults(func=cmd_tabulate_variants, default_paths=_table_paths)
 
-    p = sub.add_parser("tabulate-golden", help="storage bits and accesses per event of every design, as CSV")
-    p.add_argument("--out", required=True)
-    p.add_argument("inputs", nargs="+", help="golden.json files")
-    p.set_defaults(func=cmd_tabulate_golden)
+    p = _command(
+        sub,
+        "tabulate-golden",
+        "storage bits and accesses per event of every design, as CSV",
+        ("tabulate-golden",),
+        debug,
+    )
+    _add_config(p, "naming the designs tabulated by default")
+    _path(p, "--out", layout.STORAGE_BITS, "the CSV")
+    p.add_argument("inputs", nargs="*", help="golden.json files (default: every configured design's)")
+    p.set_defaults(func=cmd_tabulate_golden, default_paths=_table_paths)
 
     return parser
 
 
+# --------------------------------------------------------------------------- main
+
+
+def _error(message: object) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; known failures print one message (exit 1 for a tool, 2 for the
+    configuration or the PDK) and a traceback only with --debug."""
     args = build_parser().parse_args(argv)
+    # The Makefile's default, for runs by hand: the PDK beside the checkout.
+    if not os.environ.get("PDK_ROOT") and layout.DEFAULT_PDK_ROOT.is_dir():
+        os.environ["PDK_ROOT"] = str(layout.DEFAULT_PDK_ROOT)
     try:
-        return args.func(args)
+        resolve_defaults(args)
+        status = args.func(args)
+        sys.stdout.flush()  # here, not at exit, so that a closed pipe is handled below
+        return status
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        _error("interrupted")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`spikemem config designs | head`): stop quietly, and keep Python's
+        # final flush of stdout from failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except ToolError as e:
+        if args.debug:
+            raise
+        e.design = e.design or getattr(args, "design", None)
+        _error(e)
+        return 1
     except (ConfigError, PdkError, EncodingError, MissingEnergyRow, PriceInputError) as e:
-        print(f"spikemem: error: {e}", file=sys.stderr)
+        if args.debug:
+            raise
+        _error(e)
         return 2
 
 

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -14,7 +15,10 @@ from .processes import DEBIAN_PACKAGES
 
 MIN_YOSYS = (0, 48)
 
-APT_HINT = "apt-get update && apt-get install -y " + " ".join(dict.fromkeys(DEBIAN_PACKAGES.values()))
+
+def apt_install(program: str) -> str:
+    """The command that installs ``program`` on Debian."""
+    return f"apt-get install {DEBIAN_PACKAGES[program]}"
 
 
 @dataclass
@@ -87,7 +91,7 @@ def find_sta() -> Tool:
     """OpenSTA: ``report_power`` is required; ``read_vcd`` is used when present."""
     t = Tool("sta", shutil.which("sta"))
     if not t.path:
-        t.notes.append(f"not on PATH ({APT_HINT})")
+        t.notes.append(f"not on PATH ({apt_install('sta')})")
         return t
     t.version = _run([t.path, "-version"]).strip().splitlines()[0]
     with tempfile.NamedTemporaryFile("w", suffix=".tcl", delete=False) as f:
@@ -106,6 +110,7 @@ def find_sta() -> Tool:
 
 
 def find_simple(name: str, version_args: list[str], hint: str) -> Tool:
+    """A program found on PATH and usable once found; ``hint`` says how to install it."""
     t = Tool(name, shutil.which(name))
     if t.path:
         out = _run([t.path, *version_args]).strip()
@@ -122,8 +127,8 @@ def discover() -> dict[str, Tool]:
         "yosys": find_yosys(),
         "pyosys": find_pyosys(),
         "sta": find_sta(),
-        "iverilog": find_simple("iverilog", ["-V"], APT_HINT),
-        "verilator": find_simple("verilator", ["--version"], APT_HINT),
+        "iverilog": find_simple("iverilog", ["-V"], apt_install("iverilog")),
+        "verilator": find_simple("verilator", ["--version"], apt_install("verilator")),
         "openroad": find_simple("openroad", ["-version"], "no package for this platform; build OpenROAD from source"),
     }
 
@@ -142,7 +147,63 @@ def synthesis_backend(tools: dict[str, Tool]) -> str:
     return "none: install a yosys >= 0.48 with Tcl, or `pip install pyosys`"
 
 
+@dataclass(frozen=True)
+class Requirement:
+    """A program the configured flow cannot run without: what it is for and how to install it."""
+
+    tool: str
+    purpose: str
+    install: str
+
+
+PYOSYS_INSTALL = "pip install pyosys"
+
+
+def requirements(cfg: Mapping) -> list[Requirement]:
+    """The tools a run of configuration ``cfg`` needs. OpenROAD is never required (without it the
+    flow stops at synthesis), nor is a Yosys binary (the pyosys front-end stands in for it)."""
+    simulators = set(cfg["verification"]["simulators"]) | {cfg["characterization"]["simulator"]}
+    verilator_use = "lint and Verilator simulation" if "verilator" in simulators else "lint of every design"
+    needed = [
+        Requirement("pyosys", "netlist preparation and the gate-level cell models", PYOSYS_INSTALL),
+        Requirement("sta", "OpenSTA: timing and the power cross-check", apt_install("sta")),
+        Requirement("verilator", verilator_use, apt_install("verilator")),
+    ]
+    if "icarus" in simulators:
+        needed += [
+            Requirement("iverilog", "Icarus Verilog: its compiler", apt_install("iverilog")),
+            Requirement("vvp", "Icarus Verilog: its simulation runtime", apt_install("vvp")),
+        ]
+    return needed
+
+
+def missing_requirements(tools: Mapping[str, Tool], cfg: Mapping) -> list[Requirement]:
+    """The requirements of ``cfg`` (see :func:`requirements`) this machine does not meet, and a
+    synthesis backend where there is none."""
+    missing = []
+    for req in requirements(cfg):
+        if req.tool == "pyosys":
+            # The cell models need libyosys only; Tcl matters where pyosys stands in for yosys.
+            found = bool(tools["pyosys"].version)
+        elif req.tool in tools:
+            found = tools[req.tool].usable
+        else:
+            found = shutil.which(req.tool) is not None
+        if not found:
+            missing.append(req)
+    if not (tools["yosys"].usable or tools["pyosys"].usable):
+        missing.append(
+            Requirement(
+                "yosys",
+                "synthesis through SiliconCompiler: a yosys >= 0.48 with Tcl, or pyosys with Python's tkinter",
+                f"{PYOSYS_INSTALL}, in a Python that has tkinter",
+            )
+        )
+    return missing
+
+
 def report(tools: dict[str, Tool]) -> dict:
+    """What the doctor writes: every tool, the synthesis backend and the flow level."""
     return {
         "tools": {k: asdict(v) for k, v in tools.items()},
         "synthesis_backend": synthesis_backend(tools),

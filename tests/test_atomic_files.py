@@ -47,3 +47,17 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
         raise RuntimeError("interrupted")
     assert target.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.png"]
+
+
+def test_a_file_written_by_another_writer_gets_a_shareable_mode(tmp_path, umask):
+    """Figures and arrays are written by their libraries into the temporary path (which mkstemp
+    creates 0600); the renamed file still has the mode of a plain open."""
+    umask(0o022)
+    target = tmp_path / "fig.png"
+    target.write_bytes(b"old")
+    target.chmod(0o600)  # an earlier, private version: its mode is not inherited
+    with atomic_path(target, suffix=".part.png") as tmp:
+        assert mode(tmp) == 0o600
+        with open(tmp, "wb") as f:
+            f.write(b"\x89PNG")
+    assert target.read_bytes() == b"\x89PNG" and mode(target) == 0o644

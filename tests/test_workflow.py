@@ -47,12 +47,20 @@ def workdir(root, tmp_path) -> Path:
     return copy_workflow(root, tmp_path / "wf")
 
 
+# The umask of the small run: group and others may read what it writes (test_small_run_files_are_readable_by_others).
+SMALL_RUN_UMASK = 0o022
+
+
 @pytest.fixture(scope="module")
 def small_run(root, tmp_path_factory):
     """The whole workflow on config/test_small.yaml, once for this module."""
     wf = copy_workflow(root, tmp_path_factory.mktemp("small") / "wf")
     out = run(
-        ["--cores", "2", "all", "--configfile", "config/test_small.yaml"], cwd=wf, env={**os.environ}, timeout=2400
+        ["--cores", "2", "all", "--configfile", "config/test_small.yaml"],
+        cwd=wf,
+        env={**os.environ},
+        timeout=2400,
+        umask=SMALL_RUN_UMASK,
     )
     assert out.returncode == 0, (out.stdout + out.stderr)[-5000:]
     return wf
@@ -298,6 +306,33 @@ def test_small_run_characterizes_each_encoding_at_gate_level(small_run, encoding
     table = build_table([r], {})
     assert set(table.operation) == {"forward", "backward", "update"}
     assert (table[list(COEFFICIENTS)] >= 0).all().all()
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("small_run")
+def test_small_run_files_are_readable_by_others(small_run):
+    """Results are shared: under a umask that lets others read, every file the run wrote (report,
+    claims, tables, figures, logs, the tools' work files) is readable by group and others, and
+    every directory can be listed and entered. Temporary files renamed into place keep their 0600
+    otherwise (spikemem.atomic_files)."""
+    import stat
+
+    readable = stat.S_IRGRP | stat.S_IROTH
+    enterable = readable | stat.S_IXGRP | stat.S_IXOTH
+    assert not SMALL_RUN_UMASK & readable, "the run's umask lets others read"
+    private, checked = [], 0
+    for top in ("results", "logs"):
+        for path in [small_run / top, *(small_run / top).rglob("*")]:
+            st = path.lstat()
+            if stat.S_ISLNK(st.st_mode):
+                continue
+            wanted = enterable if stat.S_ISDIR(st.st_mode) else readable
+            checked += 1
+            if stat.S_IMODE(st.st_mode) & wanted != wanted:
+                private.append(f"{oct(stat.S_IMODE(st.st_mode))} {path.relative_to(small_run)}")
+    assert (small_run / "results/report/index.html").is_file() and (small_run / "results/report/claims.csv").is_file()
+    assert checked > 100
+    assert not private, f"{len(private)} files or directories others cannot read:\n" + "\n".join(private[:30])
 
 
 @pytest.mark.slow

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..pdk import PdkConfig, load_pdk_config, pdk_root
+from ..processes import ToolError, log_tail
 from ..tools import discover, flow_level
 
 CORNER = "typical"
@@ -38,9 +39,10 @@ def select_yosys(work: Path) -> dict:
     if tools["yosys"].usable:
         return {"yosys": tools["yosys"].path, "yosys_version": tools["yosys"].version, "frontend": "yosys"}
     if not tools["pyosys"].usable:
-        raise RuntimeError(
+        raise ToolError(
+            "yosys",
             "no usable Yosys: install a yosys >= 0.48 with Tcl on PATH, or `pip install pyosys` "
-            f"(found: {tools['yosys'].version or 'no yosys'})"
+            f"(found: {tools['yosys'].version or 'no yosys'})",
         )
     bin_dir = _yosys_frontend_dir(work)
     os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -191,8 +193,35 @@ def synthesize(
     project.option.set_clean(True)
     project.option.set_quiet(True)
     project.option.set_nodisplay(True)
-    project.run()
+    run_project(project, work / "build")
     return {"project": project, "flow_level": level, "yosys": yosys}
+
+
+# The tool behind each step of the flows used here (the OpenROAD steps of asicflow run openroad).
+STEP_TOOLS = {"elaborate": "yosys", "synthesis": "yosys"}
+
+
+def run_project(project, build_dir: Path) -> None:
+    """Run a SiliconCompiler project; a failed run raises :class:`ToolError` naming the step that
+    failed, with its log (SiliconCompiler itself says only "Run failed")."""
+    try:
+        project.run()
+    except RuntimeError as e:
+        log = failed_step_log(build_dir)
+        step = log.parent.parent.name if log and log.name != "job.log" else None
+        tool = STEP_TOOLS.get(step or "", "siliconcompiler")
+        what = f"SiliconCompiler's {step} step ({tool})" if step else "SiliconCompiler"
+        raise ToolError(tool, f"{what} failed: {e}", log, log_tail(log) if log else "") from None
+
+
+def failed_step_log(build_dir: Path) -> Path | None:
+    """The log of the step SiliconCompiler ran last (``<step>/<index>/<step>.log``, the one that
+    failed when a run fails), else its job log."""
+    steps = [p for p in build_dir.glob("*/*/*/*/*.log") if p.stem == p.parent.parent.name]
+    if steps:
+        return max(steps, key=lambda p: p.stat().st_mtime_ns)
+    jobs = sorted(build_dir.glob("*/*/job.log"))
+    return jobs[-1] if jobs else None
 
 
 def find_netlist(build_dir: Path, top: str) -> Path:
@@ -217,4 +246,4 @@ def metrics_of(project, jobname: str = "synth") -> dict:
     return out
 
 
-__all__ = ["synthesize", "find_netlist", "metrics_of", "select_yosys", "json"]
+__all__ = ["synthesize", "run_project", "find_netlist", "metrics_of", "select_yosys", "json"]

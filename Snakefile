@@ -19,6 +19,8 @@ from analysis.report import FIGURES as REPORT_FIGURES
 from spikemem.workflow import (
     design_names,
     design_templates,
+    price_model_files,
+    price_model_options,
     slice_by_variant,
     sync_config_slices,
     variant_option,

@@ -4,27 +4,11 @@
 PRICE_MODELS = price_models(CFG)  # output name -> entry
 
 
-def _price_inputs(wildcards):
-    m = PRICE_MODELS[wildcards.name]
-    return [m["path"], *(m[k] for k in ("spikes", "rates") if m.get(k))]
-
-
-def _price_options(wildcards):
-    m = PRICE_MODELS[wildcards.name]
-    opts = []
-    if m.get("weight_bits"):
-        opts.append("--weight-bits " + " ".join(str(b) for b in m["weight_bits"]))
-    for key in ("spikes", "dt", "rates", "steps"):
-        if m.get(key) is not None:
-            opts.append(f"--{key} {m[key]}")
-    return " ".join(opts)
-
-
 rule price:
     input:
         config=ALL_CONFIG,
         table="results/energy/energy_table.csv",
-        model=_price_inputs,
+        model=lambda wildcards: price_model_files(PRICE_MODELS[wildcards.name]),
         code=rule_code("price"),
     output:
         layers="results/price/{name}.csv",
@@ -37,7 +21,7 @@ rule price:
     params:
         cli=SPIKEMEM,
         model=lambda wildcards: PRICE_MODELS[wildcards.name]["path"],
-        options=_price_options,
+        options=lambda wildcards: price_model_options(PRICE_MODELS[wildcards.name]),
     conda:
         ENV
     shell:

@@ -69,3 +69,19 @@ def slice_by_variant(configured: str, variants: str):
         return variants if wildcards.variant else configured
 
     return pick
+
+
+def price_model_files(model: Mapping) -> list[str]:
+    """The files one ``price.models`` entry reads: the NIR graph, and its spikes or rates file."""
+    return [model["path"], *(model[k] for k in ("spikes", "rates") if model.get(k))]
+
+
+def price_model_options(model: Mapping) -> str:
+    """The ``spikemem price`` options of one ``price.models`` entry."""
+    opts = []
+    if model.get("weight_bits"):
+        opts.append("--weight-bits " + " ".join(str(b) for b in model["weight_bits"]))
+    for key in ("spikes", "dt", "rates", "steps"):
+        if model.get(key) is not None:
+            opts.append(f"--{key} {model[key]}")
+    return " ".join(opts)

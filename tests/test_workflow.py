@@ -51,9 +51,12 @@ def workdir(root, tmp_path) -> Path:
 SMALL_RUN_UMASK = 0o022
 
 
-@pytest.fixture(scope="module")
+# Session scope, not module scope: the worker that runs the small-run group also runs tests of other
+# modules in between, and pytest tears a module fixture down whenever the next test belongs to another
+# module, so a module-scoped small run was built twice in CI (about 700 s each).
+@pytest.fixture(scope="session")
 def small_run(root, tmp_path_factory):
-    """The whole workflow on config/test_small.yaml, once for this module."""
+    """The whole workflow on config/test_small.yaml, once per test session (worker)."""
     wf = copy_workflow(root, tmp_path_factory.mktemp("small") / "wf")
     out = run(
         ["--cores", "2", "all", "--configfile", "config/test_small.yaml"],
@@ -359,10 +362,10 @@ EXECUTOR_INDEPENDENT = (
 )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def local_slurm(root, tmp_path_factory):
-    """A one-node SLURM cluster on this machine (scripts/local_slurm_cluster.sh), stopped after
-    the module. Skips where SLURM is not installed, unless SPIKEMEM_NO_SKIPS is set (CI sets
+    """A one-node SLURM cluster on this machine (scripts/local_slurm_cluster.sh), stopped at the
+    end of the session. Skips where SLURM is not installed, unless SPIKEMEM_NO_SKIPS is set (CI sets
     it, so a cluster that cannot start fails the run instead of hiding)."""
     missing = [tool for tool in SLURM_TOOLS if shutil.which(tool) is None]
     if missing or os.geteuid() != 0:

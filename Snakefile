@@ -51,6 +51,10 @@ GATING_REFERENCES = CFG["clock_gating"]["reference_designs"]
 MEMORY_VARIANTS = [(v, d) for v, d in variant_designs(CFG) if v.startswith("mem_")]
 
 SPIKEMEM = "python -m spikemem"
+# The long jobs' progress lines reach Snakemake's terminal as well as their logs (spikemem.progress):
+# descriptor 3 is Snakemake's stderr, opened before the command's output goes to its log.
+SPIKEMEM_WITH_PROGRESS = "SPIKEMEM_PROGRESS_FD=3 python -m spikemem"
+PROGRESS_TO_TERMINAL = "3>&2"
 # Every rule logs its command's output to its log file; the workflow profile (profiles/default)
 # turns on Snakemake's --show-failed-logs, so a failed job's log is printed with its error.
 # Every rule's code= input is its stage's project modules (spikemem/code_dependencies.py).

@@ -58,13 +58,14 @@ rule snn_train:
         mem_mb=2000,
         runtime=240,
     params:
-        cli=SPIKEMEM,
+        cli=SPIKEMEM_WITH_PROGRESS,
+        to_terminal=PROGRESS_TO_TERMINAL,
     conda:
         ENV
     shell:
         "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} NUMBA_NUM_THREADS={threads} "
         "{params.cli} snn train --config {input.config} --training-set {wildcards.tset} --seed {wildcards.seed} "
-        "--data-dir results/snn/data --runs-dir results/snn/runs > {log} 2>&1"
+        "--data-dir results/snn/data --runs-dir results/snn/runs {params.to_terminal} > {log} 2>&1"
 
 
 rule snn_summary:

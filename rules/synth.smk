@@ -18,7 +18,8 @@ rule characterize:
         mem_mb=2500,
         runtime=60,
     params:
-        cli=SPIKEMEM,
+        cli=SPIKEMEM_WITH_PROGRESS,
+        to_terminal=PROGRESS_TO_TERMINAL,
         rtl_dir=lambda wc: f"results/rtl{wc.variant}/{wc.design}",
         work_dir=lambda wc: f"results/synth{wc.variant}/{wc.design}/work",
         variant=variant_option,
@@ -27,7 +28,7 @@ rule characterize:
     shell:
         "{params.cli} characterize --config {input.config} --design {wildcards.design} {params.variant} "
         "--rtl-dir {params.rtl_dir} --work-dir {params.work_dir} --cache-dir results/synth/cache "
-        "--out {output} > {log} 2>&1"
+        "--out {output} {params.to_terminal} > {log} 2>&1"
 
 
 rule energy_table:

@@ -374,3 +374,23 @@ def test_unknown_training_set_is_a_config_error(capsys):
     assert cli.main(["snn", "train", "--training-set", "nope-x1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("spikemem: error: no training set 'nope-x1'") and "paper-" in err
+
+
+def test_progress_lines_reach_the_log_and_the_terminal_the_rule_hands_over(tmp_path):
+    """As the long rules run their command (SPIKEMEM_PROGRESS_FD=3 ... 3>&2 > log 2>&1): a progress
+    line is in the log and on descriptor 3; without that descriptor, in the log only."""
+    script = "from spikemem.progress import progress; progress('[characterize d] synthesis'); print('result')"
+    log = tmp_path / "job.log"
+    shell = f"SPIKEMEM_PROGRESS_FD=3 {shlex.quote(sys.executable)} -c {shlex.quote(script)} 3>&2 > {log} 2>&1"
+    out = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == "[characterize d] synthesis\n" and out.stdout == ""
+    assert log.read_text().splitlines() == ["[characterize d] synthesis", "result"]
+    alone = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SPIKEMEM_PROGRESS_FD": "3"},
+        timeout=60,
+    )
+    assert alone.returncode == 0 and alone.stderr == "[characterize d] synthesis\n"

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..atomic_files import atomic_write_bytes, atomic_write_json, atomic_write_text
+from ..progress import progress
 from ..provenance import provenance
 from .data import save_npy
 from .protocols import PROTOCOLS, TrainingSet, training_set
@@ -40,22 +41,22 @@ def train_stage(
     pairs = [(wb, sd) for wb in widths for sd in seeds]
     protocol = PROTOCOLS[tset.protocol]
     settings = [protocol.settings(cfg, tset, wb, sd) for wb, sd in pairs]
-    results = protocol.train(x, y, sizes, settings, progress=_progress(len(settings), settings[0].epochs))
+    name = f"{tset.name} seeds {','.join(map(str, seeds))}"
+    results = protocol.train(x, y, sizes, settings, progress=_progress(name, len(settings), settings[0].epochs))
     out = []
     for (wb, sd), result in zip(pairs, results, strict=True):
         out.append(write_run(cfg, tset, wb, sd, result, Path(runs_dir) / tset.name / f"w{wb}-s{sd}"))
     return out
 
 
-def _progress(networks: int, epochs: int):
+def _progress(name: str, networks: int, epochs: int):
     interval = max(1, epochs // 20)
 
     def report(epoch: int, losses: np.ndarray) -> None:
         if (epoch + 1) % interval == 0 or epoch + 1 == epochs:
-            print(
-                f"epoch {epoch + 1}/{epochs}: van Rossum over {len(losses)} of {networks} networks still training: "
-                f"min {losses.min():.2f}, median {np.median(losses):.2f}",
-                flush=True,
+            progress(
+                f"[snn_train {name}] epoch {epoch + 1}/{epochs}: van Rossum over {len(losses)} of {networks} "
+                f"networks still training: min {losses.min():.2f}, median {np.median(losses):.2f}"
             )
 
     return report

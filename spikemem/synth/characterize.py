@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import sys
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from ..config import Design, characterization_events
 from ..golden import event_features
 from ..pdk import load_pdk_config, pdk_root, sha256
 from ..processes import run_tool
+from ..progress import progress
 from ..provenance import provenance
 from ..rtl.render import design_context, design_sources, load_manifest, simulation_models
 from ..rtl.simulator import simulate
@@ -202,7 +202,7 @@ class StageClock:
     def begin(self, stage: str, detail: str = "") -> None:
         """End the running stage (if any) and start ``stage``."""
         self.end()
-        print(f"[characterize {self.name}] {stage}{': ' + detail if detail else ''}", file=sys.stderr, flush=True)
+        progress(f"[characterize {self.name}] {stage}{': ' + detail if detail else ''}")
         self._stage, self._t0 = stage, time.perf_counter()
 
     def end(self) -> None:

@@ -8,7 +8,7 @@ PDK_ROOT  ?= $(abspath ../shared/pdk)
 export PDK_ROOT
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup run test lint clean
+.PHONY: setup run resume test lint clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
@@ -19,8 +19,16 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 setup: $(VENV)/.installed
 	bash scripts/install_system_tools.sh
 
+# --keep-going: one failing design does not stop the other designs' jobs (the report, which needs
+# them all, is then not built; the run's last lines name the failed job and its log).
 run: setup
-	snakemake --cores $(CORES) all
+	snakemake --cores $(CORES) --keep-going all
+
+# After an interruption or a fixed failure: release Snakemake's lock, rerun what is incomplete, and
+# continue; finished results are kept.
+resume: setup
+	snakemake --unlock all
+	snakemake --cores $(CORES) --keep-going --rerun-incomplete all
 
 # chromium for the report check; slurm + munge for the one-node cluster of the SLURM test.
 # -rs lists every skip with its reason. --dist loadgroup keeps the tests that share the small run on one worker (it is built once).

@@ -3,6 +3,7 @@
 
 import os
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, workflow.basedir)
@@ -19,9 +20,11 @@ from analysis.report import FIGURES as REPORT_FIGURES
 from spikemem.workflow import (
     design_names,
     design_templates,
+    failure_summary,
     price_model_files,
     price_model_options,
     slice_by_variant,
+    success_summary,
     sync_config_slices,
     variant_option,
 )
@@ -78,6 +81,18 @@ localrules:
     price_all,
     snn_export,
     snn_export_all,
+
+
+WORKFLOW_STARTED = time.time()
+
+
+# The last words of a run (README): where the report is, or which job failed and how to resume.
+onsuccess:
+    print(success_summary("results", WORKFLOW_STARTED))
+
+
+onerror:
+    print(failure_summary(log))
 
 
 include: "rules/provenance.smk"

@@ -85,3 +85,55 @@ def price_model_options(model: Mapping) -> str:
         if model.get(key) is not None:
             opts.append(f"--{key} {model[key]}")
     return " ".join(opts)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+def success_summary(results: str | Path, started: float, now: float | None = None) -> str:
+    """What a finished run says last: the wall time, where the report is, how many energy-table
+    rows are flagged (their fitted model misses a direct gate-level run by more than 10 %)."""
+    import time
+
+    results = Path(results)
+    lines = [f"spikemem: finished in {_duration((now or time.time()) - started)}."]
+    report = results / "report" / "index.html"
+    if report.is_file():
+        lines.append(f"  report: {report}")
+    table = results / "energy" / "energy_table.csv"
+    if table.is_file():
+        import pandas as pd
+
+        frame = pd.read_csv(table)
+        if "flagged" in frame:
+            flagged = int(frame["flagged"].astype(bool).sum())
+            lines.append(
+                f"  energy table: {table}, {flagged} of {len(frame)} rows flagged "
+                "(fitted model more than 10 % from a gate-level run; marked in the report)"
+            )
+    return "\n".join(lines)
+
+
+def failure_summary(snakemake_log: str | Path | list | None) -> str:
+    """What a failed run says last: each failed rule with its job's log, and how to resume."""
+    import re
+
+    # Snakemake 9 passes its log files as a list (older versions: one path).
+    logs = [snakemake_log] if isinstance(snakemake_log, str | Path) else list(snakemake_log or [])
+    snakemake_log = next((Path(p) for p in logs if Path(p).is_file()), None)
+    text = snakemake_log.read_text(errors="replace") if snakemake_log else ""
+    failed: list[str] = []
+    for block in re.split(r"\n(?=Error in rule )", text)[1:]:
+        rule = re.match(r"Error in rule (\S+?):", block)
+        log = re.search(r"^\s+log: (\S+)", block, flags=re.M)
+        entry = f"  {rule.group(1) if rule else '?'}: log {log.group(1) if log else '(none)'}"
+        if entry not in failed:
+            failed.append(entry)
+    lines = ["spikemem: the run stopped with errors."]
+    lines += failed or ["  (no failed rule found in the Snakemake log; see the messages above)"]
+    if snakemake_log:
+        lines.append(f"  Snakemake log: {snakemake_log}")
+    lines.append("  Fix the cause, then `make resume` (unlock, rerun incomplete jobs; finished results are kept).")
+    return "\n".join(lines)

@@ -103,6 +103,16 @@ def test_a_failed_job_shows_its_log(workdir):
     text = out.stdout + out.stderr
     assert "logs/golden/crossbar-fc8x8-w2.log" in text and "deliberately broken" in text, text[-3000:]
     assert not (workdir / target).exists()
+    # The run's last words name the failed rule, its log, and how to resume.
+    ending = text[text.index("spikemem: the run stopped with errors.") :]
+    assert "golden: log logs/golden/crossbar-fc8x8-w2.log" in ending, ending
+    assert "make resume" in ending
+
+
+def test_a_finished_run_says_where_the_report_is(workdir):
+    out = run(["--cores", "1", "results/provenance/pdk.json", "--configfile", "config/test_small.yaml"], cwd=workdir)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert re.search(r"spikemem: finished in \d+ s\.", out.stdout + out.stderr), (out.stdout + out.stderr)[-3000:]
 
 
 def _rule_graph(workdir: Path, cfg: list[str]) -> dict[str, set[str]]:

@@ -198,7 +198,7 @@ def synthesize(
 
 
 # The tool behind each step of the flows used here (the OpenROAD steps of asicflow run openroad).
-STEP_TOOLS = {"elaborate": "yosys", "synthesis": "yosys"}
+STEP_TOOLS = {"elaborate": "slang", "synthesis": "yosys"}
 
 
 def run_project(project, build_dir: Path) -> None:

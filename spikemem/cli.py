@@ -34,6 +34,7 @@ MAIN_EXAMPLES = (
     (f"{PROG} doctor", "which tools this machine has for the flow"),
     (f"{PROG} config designs", "the designs of config/config.yaml"),
     (f"{PROG} characterize --design {EXAMPLE_DESIGN}", "synthesize and characterize one design"),
+    (f"{PROG} price my_net.nir", "your own network (NIR) priced per encoding"),
     ("snakemake --cores 2 all", "the whole workflow (README.md)"),
 )
 MAIN_EPILOG = f"""\

@@ -52,8 +52,9 @@ SMALL_RUN_UMASK = 0o022
 
 
 # Session scope, not module scope: the worker that runs the small-run group also runs tests of other
-# modules in between, and pytest tears a module fixture down whenever the next test belongs to another
-# module, so a module-scoped small run was built twice in CI (about 700 s each).
+# modules in between, and pytest may tear a module fixture down when the next test belongs to another
+# module. (The small run built twice in CI, about 700 s each, was the group split over both workers:
+# see tests/conftest.py.)
 @pytest.fixture(scope="session")
 def small_run(root, tmp_path_factory):
     """The whole workflow on config/test_small.yaml, once per test session (worker)."""

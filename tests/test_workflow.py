@@ -171,7 +171,8 @@ def test_touching_a_module_reruns_exactly_the_rules_that_use_it(workdir):
         os.utime(workdir / module, (t0 + 20, t0 + 20))
         planned = _planned_jobs(run(dry, cwd=workdir).stdout)
         os.utime(workdir / module, (t0, t0))
-        users = stages_using(module, encodings)
+        # Stages outside `all` (price, snn_export: none of their jobs is in this run) plan no job.
+        users = {rule for rule in stages_using(module, encodings) if rule in consumers}
         expected, todo = set(), list(users)
         while todo:
             rule = todo.pop()

@@ -423,6 +423,12 @@ def _bad(tmp_path, graph) -> Path:
     return path
 
 
+def _price_argv(model: Path, table_csv: Path, out: Path, *extra: str) -> list[str]:
+    """``spikemem price`` of ``model`` on the small configuration and the test's energy table."""
+    config = ROOT / "config" / "test_small.yaml"
+    return ["price", str(model), "--config", str(config), "--table", str(table_csv), "--out", str(out), *extra]
+
+
 def _run_cli(args, capsys) -> tuple[int, str]:
     code = main(args)
     err = capsys.readouterr().err.strip()
@@ -470,34 +476,13 @@ def test_bad_inputs_give_one_clear_message(case, message, tmp_path, table_csv, c
             "output": nir.Output(output_type={"output": np.array([3])}),
         }
         model = _bad(tmp_path, nir.NIRGraph(nodes=nodes, edges=[("input", "fc"), ("fc", "output")], type_check=False))
-    code, err = _run_cli(
-        [
-            "price",
-            str(model),
-            "--config",
-            str(ROOT / "config" / "test_small.yaml"),
-            "--table",
-            str(table_csv),
-            "--out",
-            str(tmp_path / "o.csv"),
-        ],
-        capsys,
-    )
+    code, err = _run_cli(_price_argv(model, table_csv, tmp_path / "o.csv"), capsys)
     assert code == 2 and err.startswith("spikemem: error: ") and message in err
     assert "Traceback" not in err and len(err.splitlines()) == 1
 
 
 def test_bad_activity_inputs(cfg, fc_file, tmp_path, table_csv, capsys):
-    base = [
-        "price",
-        str(fc_file),
-        "--config",
-        str(ROOT / "config" / "test_small.yaml"),
-        "--table",
-        str(table_csv),
-        "--out",
-        str(tmp_path / "o.csv"),
-    ]
+    base = _price_argv(fc_file, table_csv, tmp_path / "o.csv")
     wrong = tmp_path / "wrong.npz"
     np.savez(wrong, spikes=np.zeros((10, 5)))
     for extra, message in (
@@ -520,20 +505,7 @@ def test_bad_activity_inputs(cfg, fc_file, tmp_path, table_csv, capsys):
 
 
 def test_cli_prints_the_table_and_the_recommendation(fc_file, tmp_path, table_csv, capsys):
-    code = main(
-        [
-            "price",
-            str(fc_file),
-            "--config",
-            str(ROOT / "config" / "test_small.yaml"),
-            "--table",
-            str(table_csv),
-            "--out",
-            str(tmp_path / "fc.csv"),
-            "--weight-bits",
-            "4",
-        ]
-    )
+    code = main(_price_argv(fc_file, table_csv, tmp_path / "fc.csv", "--weight-bits", "4"))
     out = capsys.readouterr().out
     assert code == 0
     assert "recommended at w4:" in out and "UPPER BOUND" in out and str(table_csv) in out

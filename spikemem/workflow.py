@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -95,8 +97,6 @@ def _duration(seconds: float) -> str:
 def success_summary(results: str | Path, started: float, now: float | None = None) -> str:
     """What a finished run says last: the wall time, where the report is, how many energy-table
     rows are flagged (their fitted model misses a direct gate-level run by more than 10 %)."""
-    import time
-
     results = Path(results)
     lines = [f"spikemem: finished in {_duration((now or time.time()) - started)}."]
     report = results / "report" / "index.html"
@@ -118,8 +118,6 @@ def success_summary(results: str | Path, started: float, now: float | None = Non
 
 def failure_summary(snakemake_log: str | Path | list | None) -> str:
     """What a failed run says last: each failed rule with its job's log, and how to resume."""
-    import re
-
     # Snakemake 9 passes its log files as a list (older versions: one path).
     logs = [snakemake_log] if isinstance(snakemake_log, str | Path) else list(snakemake_log or [])
     snakemake_log = next((Path(p) for p in logs if Path(p).is_file()), None)

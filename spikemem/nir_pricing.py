@@ -25,7 +25,6 @@ store that holds every synapse, the stored ones otherwise, as in :mod:`spikemem.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -40,6 +39,7 @@ from .encodings.bitfields import MAX_WEIGHT_BITS, MIN_WEIGHT_BITS
 from .energy_rows import MissingEnergyRow
 from .network_energy import DT_S, OPS, layer_energy, table_row
 from .nir_graph import NetworkGraph, SynapticLayer
+from .pdk import PdkError, load_pdk_config, pdk_root, sha256
 from .price_errors import PriceInputError
 from .workloads import memory_params, rng_for
 
@@ -273,8 +273,6 @@ def candidate_encodings(layer: SynapticLayer) -> list[str]:
 
 def macro_area_um2(cfg: Mapping) -> float | None:
     """Area of the configured SRAM macro from its LEF ``SIZE`` (None where the PDK is not found)."""
-    from .pdk import PdkError, load_pdk_config, pdk_root
-
     pdk = load_pdk_config(cfg["pdk"])
     try:
         lef = pdk.path(pdk.sram_macros[cfg["memory"]["sram_macro"]].lef, pdk_root())
@@ -498,10 +496,6 @@ def format_tables(layer_rows: list[dict], net_rows: list[dict], activity: Activi
     return "\n".join(lines)
 
 
-def sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def price_stage(
     cfg: Mapping,
     model: str | Path,
@@ -542,19 +536,19 @@ def price_stage(
         )
     net = network_graph(read_graph(model))
     graph_meta = {k: v for k, v in (net.graph.metadata or {}).items()}
-    inputs = {"model": {"path": str(model), "sha256": sha256(model)}}
+    inputs = {"model": {"path": str(model), "sha256": sha256(Path(model))}}
     if spikes is not None:
         dt = dt if dt is not None else graph_meta.get("dt")
         if dt is None:
             raise PriceInputError("simulating needs the time step: give --dt SECONDS (the NIR file does not state one)")
         activity = simulated_activity(net, spikes, float(dt))
-        inputs["spikes"] = {"path": str(spikes), "sha256": sha256(spikes)}
+        inputs["spikes"] = {"path": str(spikes), "sha256": sha256(Path(spikes))}
     elif rates or rates_file:
         given, file_steps = load_rates_file(rates_file) if rates_file else ({}, None)
         given.update(parse_rate_options(rates))
         activity = rates_activity(net, given, steps or file_steps or 1)
         if rates_file:
-            inputs["rates"] = {"path": str(rates_file), "sha256": sha256(rates_file)}
+            inputs["rates"] = {"path": str(rates_file), "sha256": sha256(Path(rates_file))}
     else:
         activity = upper_bound_activity(net, steps or 1)
     notes = list(net.notes)
@@ -578,7 +572,7 @@ def price_stage(
             "nir_version": nir.__version__,
             "energy_table": {
                 "path": str(table_csv),
-                "sha256": sha256(table_csv),
+                "sha256": sha256(Path(table_csv)),
                 "provenance": json.loads(table_prov.read_text()) if table_prov.is_file() else None,
             },
             "activity": {

@@ -10,14 +10,15 @@ import pandas as pd
 
 from .config import Design
 from .encodings import Encoding
-from .workloads import OPERATIONS, build, memory_params, random_events, random_weights, rng_for
+from .workloads import build, design_operations, memory_params, random_events, random_weights, rng_for
 
 LOOKUPS = "lookups"  # the per-event count of fields examined, beside "<memory>.R|W" access counts
 
 
-def run_events(enc: Encoding, operation: str, events: list[tuple[int, ...]]):
+def run_events(enc: Encoding, operation: str, events: list[tuple[int, ...]], rows: range | None = None):
     """Run events through the golden model: (outputs per event, per-event counts), the counts
-    keyed ``"<memory>.R"`` / ``"<memory>.W"`` for word accesses and :data:`LOOKUPS`."""
+    keyed ``"<memory>.R"`` / ``"<memory>.W"`` for word accesses and :data:`LOOKUPS`. ``rows``
+    limits row-stream events to a block of rows (an estimate; see ``Encoding.backward_row_event``)."""
     outputs, per_event = [], []
     mem = enc.traced()
     for ev in events:
@@ -27,6 +28,8 @@ def run_events(enc: Encoding, operation: str, events: list[tuple[int, ...]]):
             outputs.append(enc.forward_event(ev[0], mem))
         elif operation == "backward":
             outputs.append(enc.backward_event(ev[0], mem))
+        elif operation == "backward_row":
+            outputs.append(enc.backward_row_event(frozenset(ev), mem, rows))
         else:
             outputs.append(enc.update_event(*ev, mem))
         counts = Counter(f"{a.memory}.{a.op}" for a in mem.trace[start:])
@@ -55,6 +58,8 @@ def self_check(enc: Encoding, weights_dense: np.ndarray, rng: np.random.Generato
         raise AssertionError(f"{enc.name}: forward disagrees with dense algebra")
     if not np.array_equal(enc.backward(errors).values, weights_dense @ errors):
         raise AssertionError(f"{enc.name}: backward disagrees with dense algebra")
+    if enc.row_stream and not np.array_equal(enc.backward_rows(errors).values, weights_dense @ errors):
+        raise AssertionError(f"{enc.name}: row-stream backward disagrees with dense algebra")
 
 
 def golden_summary(cfg: Mapping, design: Design, events_per_operation: int | None = None) -> dict:
@@ -70,7 +75,7 @@ def golden_summary(cfg: Mapping, design: Design, events_per_operation: int | Non
         self_check(enc, dense, rng)
         image = enc.image.summary()  # before the update events modify the words
         ops = {}
-        for op in OPERATIONS:
+        for op in design_operations(design):
             events = random_events(enc, op, n_events, rng)
             outputs, counts = run_events(enc, op, events)
             total = sum(counts, Counter())

@@ -8,11 +8,16 @@ from collections.abc import Mapping
 import numpy as np
 
 from .config import Design
-from .encodings import Encoding, MemoryParams, encode_conv, encode_fc
+from .encodings import OPERATIONS, Encoding, MemoryParams, encode_conv, encode_fc, get_encoding
 from .encodings.bitfields import weight_range
 from .pdk import load_pdk_config
 
-OPERATIONS = ("forward", "backward", "update")
+__all__ = ["OPERATIONS", "build", "design_operations", "memory_params", "random_events", "random_weights", "rng_for"]
+
+
+def design_operations(design: Design) -> tuple[str, ...]:
+    """The operations a design's controller performs (its encoding's)."""
+    return get_encoding(design.encoding).operations
 
 
 def rng_for(cfg: Mapping, *parts: object) -> np.random.Generator:
@@ -46,10 +51,13 @@ def build(design: Design, weights: np.ndarray, params: MemoryParams, max_nnz: in
 
 
 def random_events(enc: Encoding, operation: str, n: int, rng: np.random.Generator) -> list[tuple[int, ...]]:
-    """``n`` events of one operation: ``(pre,)``, ``(post,)`` or ``(pre, post, delta)``.
+    """``n`` events of one operation: ``(pre,)``, ``(post,)``, ``(pre, post, delta)`` or, for the
+    row-stream backward, the sorted postsynaptic neurons of the error mask.
 
     Update events address existing synapses (the learning engine walks only stored ones) with
-    small signed deltas, so that saturation is exercised but not constant.
+    small signed deltas, so that saturation is exercised but not constant. A row-stream event's
+    mask holds a uniformly drawn number (1 to all) of uniformly drawn neurons, so that the
+    events span sparse to dense error vectors.
     """
     if operation == "forward":
         return [(int(i),) for i in rng.integers(0, enc.n_pre, n)]
@@ -63,4 +71,7 @@ def random_events(enc: Encoding, operation: str, n: int, rng: np.random.Generato
         span = max(1, enc.wmax // 2)
         deltas = rng.integers(-span, span + 1, n)
         return [(int(pre[k]), int(post[k]), int(d) or 1) for k, d in zip(pick, deltas, strict=True)]
+    if operation == "backward_row":
+        sizes = rng.integers(1, enc.n_post + 1, n)
+        return [tuple(sorted(int(j) for j in rng.choice(enc.n_post, int(k), replace=False))) for k in sizes]
     raise ValueError(f"unknown operation {operation!r}; known: {', '.join(OPERATIONS)}")

@@ -363,3 +363,59 @@ def test_kernel_bitmap_must_fit_a_word():
     assert REGISTRY["func_bmp"].kernel_word_misfit(5, 32) is None
     assert REGISTRY["func_bmp"].kernel_word_misfit(7, 32) == "a 7x7 kernel bitmap"
     assert all(cls.kernel_word_misfit(7, 32) is None for name, cls in REGISTRY.items() if name != "func_bmp")
+
+
+# --------------------------------------------------------------- row-stream backward
+
+ROW_STREAM = [n for n in FC_ENCODINGS if "backward_row" in REGISTRY[n].operations]
+
+
+def test_every_fc_encoding_streams_rows():
+    assert set(ROW_STREAM) == set(FC_ENCODINGS)
+
+
+@SETTINGS
+@given(fc_cases(), st.sampled_from(ROW_STREAM), st.floats(0.0, 1.0))
+def test_row_stream_backward_equals_dense(case, name, error_density):
+    n_pre, n_post, wb, density, word_bits, rng = case
+    w = random_matrix(rng, (n_pre, n_post), wb, density)
+    enc = encode_fc(name, w, wb, params(word_bits))
+    errors = rng.integers(-3, 4, n_post) * (rng.random(n_post) < error_density)
+    assert np.array_equal(enc.backward_rows(errors).values, w @ errors)
+    # one synapse per non-zero weight of a masked column, rows ascending, columns ascending in a row
+    (out,), _ = run_events(enc, "backward_row", [tuple(np.flatnonzero(errors))])
+    expected = [(i, j, int(w[i, j])) for i in range(n_pre) for j in np.flatnonzero(errors) if w[i, j]]
+    assert out == expected
+
+
+def test_row_stream_reads_crossbar_words_with_a_masked_column_only():
+    w = np.arange(1, 4 * 40 + 1).reshape(4, 40) % 3 - 1  # 2 bits, 16 per word: 3 words per row
+    enc = encode_fc("crossbar", w, 2, params(threshold=0))
+    _, (counts,) = run_events(enc, "backward_row", [(1, 3, 33)])  # words 0 and 2 of each row
+    assert counts["weights.R"] == 4 * 2
+    assert counts[LOOKUPS] == 4 * 3
+
+
+def test_row_stream_pb_bmp_reads_no_pointer_and_weight_words_only_where_needed():
+    rng = np.random.default_rng(5)
+    w = random_matrix(rng, (6, 40), 4, 0.5)
+    enc = encode_fc("pb_bmp", w, 4, params(threshold=0))
+    posts = (0, 1, 2)
+    _, (counts,) = run_events(enc, "backward_row", [posts])
+    assert counts["pointers.R"] == 0 and counts.get("ranks.R", 0) == 0
+    assert counts["bitmap.R"] == 6 * 2
+    mask = w != 0
+    offsets = np.cumsum(mask.ravel()) - 1  # each stored synapse's place in the packed weights
+    needed = {int(offsets[i * 40 + j]) // enc.w_per_word for i in range(6) for j in posts if mask[i, j]}
+    assert counts["weights.R"] == len(needed)
+
+
+@pytest.mark.parametrize("name", ["pb_csr", "pb_csr_csc"])
+def test_row_stream_pb_csr_reads_every_pointer_and_entry_word_once(name):
+    rng = np.random.default_rng(6)
+    w = random_matrix(rng, (9, 30), 3, 0.4)
+    enc = encode_fc(name, w, 3, params(threshold=0))
+    _, (counts,) = run_events(enc, "backward_row", [(4,)])
+    assert counts["pointers.R"] == enc.image.memories["pointers"].depth
+    assert counts["entries.R"] == -(-int(np.count_nonzero(w)) // enc.ent_per_word)
+    assert counts.get("col_pointers.R", 0) == counts.get("col_entries.R", 0) == 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Encoding
+from .base import OPERATIONS, Encoding
 from .crossbar import Crossbar
 from .errors import EncodingError
 from .func_bmp import FuncBmp
@@ -77,6 +77,7 @@ __all__ = [
     "DENSE_REFERENCE",
     "Encoding",
     "EncodingError",
+    "OPERATIONS",
     "Memory",
     "MemoryImage",
     "MemoryParams",

@@ -11,7 +11,12 @@ neurons, in one or more *logical memories* of fixed-width words. A golden model
     for the non-zero synapses, in the order the hardware walks them;
   - ``backward_event(post)``: a postsynaptic error reads its column (the transposed access) and
     yields ``(pre, weight)`` pairs;
-  - ``update_event(pre, post, delta)``: a saturating read-modify-write of one synapse.
+  - ``update_event(pre, post, delta)``: a saturating read-modify-write of one synapse;
+  - ``backward_row_event(posts)`` (the row-stream backward, encodings with ``row_stream``): one
+    time step's errors at once. The controller holds the set of postsynaptic neurons that carry a
+    non-zero error (its *error mask*, loaded through the load port), streams every row once and
+    yields ``(pre, post, weight)`` for the non-zero stored synapses whose ``post`` is in the mask;
+    the neuron core, which holds the error values, accumulates ``err[pre] += w * err[post]``.
 
 Weights are signed integers in ``[-(2**(b-1) - 1), 2**(b-1) - 1]`` (the symmetric range of WAGE
 quantization), stored in ``b``-bit two's complement. The vector operations of :class:`Encoding`
@@ -33,6 +38,11 @@ from .geometry import ConvGeometry
 from .memories import MemoryImage, MemoryParams, OpResult, TracedMemories
 
 Pairs = list[tuple[int, int]]
+Triples = list[tuple[int, int, int]]
+
+# The hardware operations an encoding may support; ``backward`` is the column walk (one event per
+# non-zero postsynaptic error), ``backward_row`` the row stream (one event per time step).
+OPERATIONS = ("forward", "backward", "update", "backward_row")
 
 
 class Encoding(ABC):
@@ -48,6 +58,8 @@ class Encoding(ABC):
     # Whether a backward event visits every row (a column walk over a row-major store), so that its
     # cost scales with the rows, not with the column's synapses.
     backward_walks_rows: ClassVar[bool] = True
+    # The operations its controller performs (a subset of OPERATIONS, in that order).
+    operations: ClassVar[tuple[str, ...]] = ("forward", "backward", "update")
     # Whether this is the dense store the other encodings' costs are given as ratios to (Crossbar).
     dense_reference: ClassVar[bool] = False
     # Whether this is the index-based store the convolution comparison gives the other encodings'
@@ -108,6 +120,20 @@ class Encoding(ABC):
     def update_event(self, pre: int, post: int, delta: int, mem: TracedMemories) -> bool:
         """Saturating ``w[pre, post] += delta``; False (and no write) where no synapse exists."""
 
+    def backward_row_event(self, posts: frozenset[int], mem: TracedMemories, rows: range | None = None) -> Triples:
+        """Stream every row once: the non-zero ``(pre, post, weight)`` whose ``post`` is in ``posts``
+        (the error mask), rows ascending, ``post`` ascending within a row.
+
+        ``rows`` (default all) streams only a contiguous block of the rows, as the event would pass
+        them: an estimate of a very large layer's event from a part of it (the hardware always
+        streams every row)."""
+        raise EncodingError(f"{self.name} has no row-stream backward")
+
+    @property
+    def row_stream(self) -> bool:
+        """Whether the controller streams rows for the backward pass (``backward_row``)."""
+        return "backward_row" in self.operations
+
     @abstractmethod
     def dense(self) -> np.ndarray:
         """Decode the memory image into the equivalent dense ``n_pre x n_post`` matrix."""
@@ -149,6 +175,15 @@ class Encoding(ABC):
             mem.begin_event()
             for pre, w in self.backward_event(int(post), mem):
                 out[pre] += int(errors[post]) * w
+        return OpResult(out, mem.trace)
+
+    def backward_rows(self, errors: np.ndarray) -> OpResult:
+        """Presynaptic error ``W @ errors`` from one row-stream event (the mask: non-zero errors)."""
+        mem = self.traced()
+        out = np.zeros(self.n_pre, dtype=np.int64)
+        mem.begin_event()
+        for pre, post, w in self.backward_row_event(frozenset(np.flatnonzero(errors).tolist()), mem):
+            out[pre] += int(errors[post]) * w
         return OpResult(out, mem.trace)
 
     def update(self, deltas: Iterable[tuple[int, int, int]]) -> OpResult:

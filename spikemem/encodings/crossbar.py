@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .base import Encoding, Pairs
+from .base import Encoding, Pairs, Triples
 from .bitfields import (
     check_weight_bits,
     check_weights,
@@ -25,7 +25,8 @@ class Crossbar(Encoding):
     """Row ``i`` occupies ``words_per_row`` consecutive words; ``k`` weights to a word.
 
     Forward reads the row's words; backward (the transposed access) reads one word of every row;
-    an update is one read and one write.
+    an update is one read and one write. The row-stream backward reads, in every row, only the
+    words that hold a column of the error mask (words whose columns carry no error are skipped).
     """
 
     name = "crossbar"
@@ -34,6 +35,7 @@ class Crossbar(Encoding):
     layer_types = ("fc", "conv")
     description = "dense row-major matrix, all synapses stored"
     templates = ("rtl/crossbar.v.j2",)
+    operations = ("forward", "backward", "update", "backward_row")
 
     def __init__(self, image: MemoryImage, n_pre: int, n_post: int, weight_bits: int, per_word: int):
         super().__init__(image, n_pre, n_post, weight_bits)
@@ -76,6 +78,17 @@ class Crossbar(Encoding):
             w = self._weight(mem.read("weights", addr), slot)
             if w:
                 out.append((pre, w))
+        return out
+
+    def backward_row_event(self, posts: frozenset[int], mem: TracedMemories, rows: range | None = None) -> Triples:
+        out: Triples = []
+        masked = sorted(posts)
+        for pre in rows or range(self.n_pre):
+            for post in masked:
+                addr, slot = self._address(pre, post)
+                w = self._weight(mem.read("weights", addr), slot)
+                if w:
+                    out.append((pre, post, w))
         return out
 
     def update_event(self, pre: int, post: int, delta: int, mem: TracedMemories) -> bool:

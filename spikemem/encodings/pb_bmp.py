@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .base import Encoding, Pairs
+from .base import Encoding, Pairs, Triples
 from .bitfields import (
     bits_for,
     check_weight_bits,
@@ -33,6 +33,10 @@ class PbBmp(Encoding):
     reads, in every row, the one bitmap word holding the column's bit; only when the bit is set
     does it read that word's rank, the pointer and the weight: at most four reads per row, however
     long the row (the rank of a bit is its word's rank plus a popcount inside the word).
+
+    The row-stream backward needs neither pointers nor ranks: it reads every bitmap word in order,
+    counts the set bits it passes (the weights are packed row after row from offset 0) and reads a
+    weight word only where a set bit of a masked column falls in it.
     """
 
     name = "pb_bmp"
@@ -40,6 +44,7 @@ class PbBmp(Encoding):
     layer_types = ("fc", "conv")
     description = "row pointers + connectivity bitmap with a rank directory + packed non-zero weights"
     templates = ("rtl/pb_bmp.v.j2",)
+    operations = ("forward", "backward", "update", "backward_row")
 
     def __init__(self, image, n_pre, n_post, weight_bits, mask, ptr_bits, ptr_per_word, w_per_word, word_bits):
         super().__init__(image, n_pre, n_post, weight_bits)
@@ -139,6 +144,25 @@ class PbBmp(Encoding):
                 w = self._weight(offset, mem)
                 if w:
                     out.append((pre, w))
+        return out
+
+    def backward_row_event(self, posts: frozenset[int], mem: TracedMemories, rows: range | None = None) -> Triples:
+        out: Triples = []
+        rows = rows or range(self.n_pre)
+        # The weights are packed from offset 0; a block that starts later starts at its first weight.
+        offset = int(self.mask[: rows.start].sum())
+        for pre in rows:
+            for b in range(self.bitmap_words_per_row):
+                word = self._bitmap_word(pre, b, mem)
+                while word:  # the set bits, lowest first
+                    low = word & -word
+                    post = b * self.word_bits + low.bit_length() - 1
+                    word ^= low
+                    if post in posts:
+                        w = self._weight(offset, mem)
+                        if w:
+                            out.append((pre, post, w))
+                    offset += 1
         return out
 
     def update_event(self, pre: int, post: int, delta: int, mem: TracedMemories) -> bool:

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .base import Encoding, Pairs
+from .base import Encoding, Pairs, Triples
 from .bitfields import (
     bits_for,
     check_weight_bits,
@@ -31,7 +31,8 @@ class PbCsr(Encoding):
     that reaches zero stays stored). Forward reads the two row pointers and the row's entries.
     Backward (the transposed access) walks every row, reading each pointer once, and finds the
     column in the row's sorted indices by binary search: no extra storage, about ``log2(row length)``
-    entry reads per row. An update finds its synapse the same way.
+    entry reads per row. An update finds its synapse the same way. The row-stream backward reads
+    every pointer and every entry once, in order (the entries' indices decide which are emitted).
     """
 
     name = "pb_csr"
@@ -40,6 +41,7 @@ class PbCsr(Encoding):
     layer_types = ("fc", "conv")
     description = "row pointers + (index, weight) entries of the non-zero synapses; binary search for columns"
     templates = ("rtl/pb_csr.v.j2",)
+    operations = ("forward", "backward", "update", "backward_row")
     # How a column is found: "binary_search" in every row, or "column_index" (see PbCsrCsc).
     transposed_access: ClassVar[str] = "binary_search"
 
@@ -120,6 +122,19 @@ class PbCsr(Encoding):
             found = self._find(lo, hi, post, mem)
             if found and found[1]:
                 out.append((pre, found[1]))
+            lo = hi
+        return out
+
+    def backward_row_event(self, posts: frozenset[int], mem: TracedMemories, rows: range | None = None) -> Triples:
+        out: Triples = []
+        rows = rows or range(self.n_pre)
+        lo = self._pointer(rows.start, mem)
+        for pre in rows:
+            hi = self._pointer(pre + 1, mem)
+            for e in range(lo, hi):
+                idx, w = self._entry(e, mem)
+                if w and idx in posts:
+                    out.append((pre, idx, w))
             lo = hi
         return out
 

@@ -116,13 +116,17 @@ def design_context(cfg: Mapping, design: Design) -> dict:
         "counter_bits": counter_bits,
         "max_nnz": max_nnz,
         "memories": memories,
-        "load_sel_bits": bits_for(len(memories)),
-        "load_addr_bits": max(m["addr_bits"] for m in memories),
+        # The row-stream backward's error mask is one more target of the load port, after the memories.
+        "row_stream": enc.row_stream,
+        "mask_sel": len(memories),
+        "mask_words": math.ceil(enc.n_post / w),
+        "load_sel_bits": bits_for(len(memories) + int(enc.row_stream)),
+        "load_addr_bits": max([m["addr_bits"] for m in memories] + [bits_for(math.ceil(enc.n_post / w))]),
         "clock_mhz": cfg["clock_mhz"],
         "clock_gating": dict(cfg["clock_gating"]),
         # The testbench's event array holds the longest stimulus it is fed: a verification density
-        # or a characterization run (three operations' events at most).
-        "max_events": 3
+        # or a characterization run (every operation's events at most).
+        "max_events": len(enc.operations)
         * max(
             cfg["characterization"]["events_per_operation"],
             cfg["characterization"].get("validation", {}).get("events_per_operation", 0),

@@ -16,7 +16,7 @@ from ..processes import run_tool
 from .render import SIM_DEFINE, design_sources, simulation_models
 
 SIMULATORS = ("icarus", "verilator")
-OP_CODES = {"forward": 0, "backward": 1, "update": 2}
+OP_CODES = {"forward": 0, "backward": 1, "update": 2, "backward_row": 3}
 
 
 class SimulationInput(Protocol):
@@ -31,19 +31,35 @@ def _hex_lines(values: list[int], bits: int) -> str:
     return "".join(f"{v:0{digits}x}\n" for v in values)
 
 
-def write_stimulus(ctx: Mapping, stim: SimulationInput, directory: Path) -> tuple[Path, Path]:
+def mask_words(posts: tuple[int, ...], n_post: int, word_bits: int) -> list[int]:
+    """The error mask of a row-stream event as the words the load port writes (bit j of the mask
+    is bit j % word_bits of word j // word_bits)."""
+    words = [0] * -(-n_post // word_bits)
+    for j in posts:
+        words[j // word_bits] |= 1 << (j % word_bits)
+    return words
+
+
+def write_stimulus(ctx: Mapping, stim: SimulationInput, directory: Path) -> tuple[Path, Path, Path, int]:
+    """The testbench's load, event and error-mask files; returns them and the number of mask words."""
     directory.mkdir(parents=True, exist_ok=True)
     pre_b, post_b, d_b = ctx["pre_bits"], ctx["post_bits"], ctx["delta_bits"]
-    records = []
+    records, masks = [], []
     for op, ev in stim.events:
-        pre = ev[0] if op != "backward" else 0
-        post = ev[0] if op == "backward" else (ev[1] if op == "update" else 0)
-        delta = (ev[2] & ((1 << d_b) - 1)) if op == "update" else 0
+        if op == "backward_row":
+            masks += mask_words(ev, ctx["n_post"], ctx["word_bits"])
+            pre = post = delta = 0
+        else:
+            pre = ev[0] if op != "backward" else 0
+            post = ev[0] if op == "backward" else (ev[1] if op == "update" else 0)
+            delta = (ev[2] & ((1 << d_b) - 1)) if op == "update" else 0
         records.append((((OP_CODES[op] << pre_b | pre) << post_b | post) << d_b) | delta)
     load_file, event_file = directory / "load.hex", directory / "events.hex"
+    mask_file = directory / "masks.hex"
     load_file.write_text(_hex_lines(stim.loads, ctx["load_sel_bits"] + ctx["load_addr_bits"] + ctx["word_bits"]))
     event_file.write_text(_hex_lines(records, 2 + pre_b + post_b + d_b))
-    return load_file, event_file
+    mask_file.write_text(_hex_lines(masks, ctx["word_bits"]))
+    return load_file, event_file, mask_file, len(masks)
 
 
 def simulate(run_cmd: list[str], ctx: Mapping, stim: SimulationInput, directory: Path, *plusargs: str) -> Path:
@@ -53,7 +69,7 @@ def simulate(run_cmd: list[str], ctx: Mapping, stim: SimulationInput, directory:
         raise ValueError(
             f"{len(stim.events)} events, more than the testbench holds ({ctx['max_events']}): rerender the design"
         )
-    load_file, event_file = write_stimulus(ctx, stim, directory)
+    load_file, event_file, mask_file, n_masks = write_stimulus(ctx, stim, directory)
     out_file = directory / "out.txt"
     run_tool(
         [
@@ -63,6 +79,8 @@ def simulate(run_cmd: list[str], ctx: Mapping, stim: SimulationInput, directory:
             f"+events={event_file}",
             f"+nevents={len(stim.events)}",
             f"+out={out_file}",
+            f"+masks={mask_file}",
+            f"+nmasks={n_masks}",
             *plusargs,
         ],
         directory / "sim.log",

@@ -19,7 +19,7 @@ import numpy as np
 from ..config import Design
 from ..golden import run_events
 from ..processes import run_tool
-from ..workloads import OPERATIONS, build, memory_params, random_events, random_weights, rng_for
+from ..workloads import OPERATIONS, build, design_operations, memory_params, random_events, random_weights, rng_for
 from .render import capacity, design_context, design_sources, simulation_models
 
 
@@ -40,9 +40,12 @@ def make_stimulus(
     design: Design,
     density: float,
     n_per_op: int,
-    operations: tuple[str, ...] = OPERATIONS,
+    operations: tuple[str, ...] | None = None,
     purpose: str = "verify",
 ) -> Stimulus:
+    """The load image, events and golden expectations of one density: ``n_per_op`` events of each
+    of ``operations`` (default: every operation of the design's encoding), shuffled."""
+    operations = design_operations(design) if operations is None else operations
     ctx = design_context(cfg, design)
     params = memory_params(cfg)
     _, max_nnz = capacity(design, params)
@@ -80,8 +83,9 @@ def parse_output(text: str, n_memories: int):
             continue
         if parts[0] == "L":
             base = [int(v) for v in parts[1:]]
-        elif parts[0] == "O":
-            current.append((int(parts[1]), int(parts[2])))
+        elif parts[0] == "O":  # index, weight, row (undefined, x, outside a row-stream event)
+            row = int(parts[3]) if parts[3].isdigit() else -1
+            current.append((int(parts[1]), int(parts[2]), row))
         elif parts[0] == "D":
             nums = [int(v) for v in parts[1:]]
             events.append({"stream": current, "found": bool(nums[0]), "cycles": nums[1], "counts": nums[2:]})
@@ -106,11 +110,13 @@ def compare(stim: Stimulus, text: str) -> dict:
             break
         got = events[k]
         exp_out = stim.expected_outputs[k]
+        # The stream as the golden model gives it: (index, weight), or (row, index, weight) for rows.
+        stream = [(r, i, w) if op == "backward_row" else (i, w) for i, w, r in got["stream"]]
         if op == "update":
             if got["found"] != bool(exp_out) or got["stream"]:
                 mismatches.append(f"event {k} ({op} {ev}): found {got['found']}, expected {bool(exp_out)}")
-        elif got["stream"] != [tuple(p) for p in exp_out]:
-            mismatches.append(f"event {k} ({op} {ev}): stream {got['stream'][:6]} != {list(exp_out)[:6]}")
+        elif stream != [tuple(p) for p in exp_out]:
+            mismatches.append(f"event {k} ({op} {ev[:6]}): stream {stream[:6]} != {list(exp_out)[:6]}")
         if got["counts"]:  # RTL simulation reports accesses per memory; gate level does not
             delta = [c - p for c, p in zip(got["counts"], prev, strict=True)]
             prev = got["counts"]

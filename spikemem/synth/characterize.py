@@ -23,7 +23,7 @@ from ..rtl.render import design_context, design_sources, load_manifest, simulati
 from ..rtl.simulator import simulate
 from ..rtl.verify import compare, make_stimulus
 from ..tools import discover
-from ..workloads import OPERATIONS
+from ..workloads import OPERATIONS, design_operations
 from .energy_model import build_energy_model, dynamic, window_energy
 from .energy_table import FEATURES, op_means
 from .gatelevel import (
@@ -84,7 +84,7 @@ def reset_check(cfg, design, ctx, run_cmd, groups, n_nets: int, work: Path) -> d
     start value matters)."""
     density = cfg["characterization"]["densities"][0]
     seeds = [int(cfg["seed"]) * RESET_CHECK_SEEDS + k for k in range(RESET_CHECK_SEEDS)]
-    stim = make_stimulus(cfg, design, density, RESET_CHECK_EVENTS, OPERATIONS, purpose="reset_check")
+    stim = make_stimulus(cfg, design, density, RESET_CHECK_EVENTS, purpose="reset_check")
     runs = []
     for seed in seeds:
         where = f"{design.name} reset check (random start state, seed {seed}) at density {density}"
@@ -267,7 +267,7 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
     n_events = characterization_events(cfg, design)
     runs, port_toggles, port_cycles = [], Counter(), 0
     for density in cfg["characterization"]["densities"]:
-        for op in OPERATIONS:
+        for op in design_operations(design):
             stim = make_stimulus(cfg, design, density, n_events, (op,), purpose="characterize")
             if not stim.events:
                 continue

@@ -114,7 +114,7 @@ rule snn_run_figure:
     benchmark:
         "results/benchmarks/snn_run_figure/{tset}-w{wb}-s{seed}.tsv"
     wildcard_constraints:
-        tset=r"[a-z]+-[a-z0-9]+",
+        tset=r"[a-z]+-[a-z0-9]+(-frozen)?",
         wb=r"\d+",
         seed=r"\d+",
     params:

@@ -195,7 +195,8 @@ def test_batched_adaptive_training_follows_the_single_network_reference(data, qu
     same random streams in the same order, same events; the losses agree to float32 rounding."""
     x, y = data
     settings = [
-        TrainSettings(weight_bits=wb if quantized else None, seed=s, epochs=6) for wb, s in ((2, 0), (3, 1), (5, 2))
+        TrainSettings(weight_bits=wb if quantized else None, seed=s, epochs=6, freeze_structure=f)
+        for wb, s, f in ((2, 0, False), (3, 1, True), (5, 2, False))
     ]
     batched = train_adaptive(x, y, SIZES, settings)
     for s, b in zip(settings, batched, strict=True):
@@ -216,3 +217,41 @@ def test_batched_adaptive_networks_stop_on_their_own_plateau(data):
         assert len(r.curve) == 8 and r.stop_reason.startswith("plateau after 8 epochs")
     free = train_adaptive(x, y, SIZES, [TrainSettings(weight_bits=3, seed=0, epochs=6, plateau_window=100)])[0]
     assert len(free.curve) == 6 and "no plateau" in free.stop_reason
+
+
+def _zero_at_start(settings, sizes):
+    """The synapses whose level is zero before the first update, per network and layer."""
+    if isinstance(settings[0], PaperSettings):
+        return [[lv[b] == 0 for lv in PaperBatch(sizes, settings).levels()] for b in range(len(settings))]
+    from spikemem.snn.adaptive_batch import AdaptiveBatch
+
+    levels = AdaptiveBatch(sizes, settings).levels
+    return [[lv[b] == 0 for lv in levels] for b in range(len(settings))]
+
+
+@pytest.mark.parametrize("protocol", ["paper", "adaptive"])
+def test_a_frozen_structure_keeps_zero_weights_zero_and_needs_no_inserts(data, protocol):
+    x, y = data
+    if protocol == "paper":
+        settings = [PaperSettings(weight_bits=2, seed=0, epochs=6, freeze_structure=f) for f in (True, False)]
+        results = train_paper(x, y, SIZES, settings)
+    else:
+        rate = 0.05  # a fast learner, so that the free network grows synapses within six epochs
+        settings = [
+            TrainSettings(weight_bits=2, seed=0, epochs=6, learning_rate=rate, freeze_structure=f)
+            for f in (True, False)
+        ]
+        results = train_adaptive(x, y, SIZES, settings)
+    start = _zero_at_start(settings, SIZES)
+    frozen, free = results
+    for layer in range(2):
+        # Frozen: every synapse that starts at zero is zero at the end and at the best epoch.
+        assert not np.any(frozen.final_levels[layer][start[0][layer]])
+        assert not np.any(frozen.best_levels[layer][start[0][layer]])
+    assert all(e[name]["structure_rows"] == 0 for e in frozen.events for name in e)
+    # The same network free: it grows synapses where it started at zero, and counts the rows that
+    # had to take one in (each iteration's, against every synapse non-zero before it).
+    grown = sum(np.count_nonzero(free.final_levels[k][start[1][k]]) for k in range(2))
+    inserted = sum(e[name]["structure_rows"] for e in free.events for name in e)
+    assert grown > 0 and inserted > 0
+    assert all(e[name]["structure_rows"] == 0 for e in free.events[:1] for name in e)

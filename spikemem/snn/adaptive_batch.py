@@ -17,7 +17,7 @@ import numpy as np
 
 from . import lif_kernels
 from .quant import quantize_errors, shift, sigma, uniform_floats, weight_levels
-from .train import EVENT_KEYS, LAYERS, SpikingNetwork, TrainResult, TrainSettings, run_result
+from .train import EVENT_KEYS, LAYERS, SpikingNetwork, TrainResult, TrainSettings, inserted_rows, run_result
 from .van_rossum import van_rossum_batch_and_grad
 
 
@@ -43,6 +43,10 @@ class AdaptiveBatch:
         self.index = np.arange(len(self.settings))  # positions of the active networks in ``settings``
         # The forward pass's weights and levels, kept current by the fused update.
         self.wq, self.levels = self.effective_weights()
+        # Frozen structure: the zero-level synapses at the start of the networks that freeze it.
+        freeze = np.array([s.freeze_structure for s in self.settings]).reshape(-1, 1, 1)
+        self.frozen = [(lv == 0) & freeze for lv in self.levels] if self.quantized and freeze.any() else [None, None]
+        self.stored: list[np.ndarray | None] = [None, None]  # the synapses non-zero at some earlier epoch
 
     @property
     def quantized(self) -> bool:
@@ -50,7 +54,7 @@ class AdaptiveBatch:
 
     def keep(self, active: np.ndarray) -> None:
         """Go on training only the networks where ``active`` (over the current batch) is true."""
-        for arrays in (self.weights, self.m, self.u, self.alphas, self.wq, self.levels):
+        for arrays in (self.weights, self.m, self.u, self.alphas, self.wq, self.levels, self.frozen, self.stored):
             for k, a in enumerate(arrays):
                 if a is not None:
                     arrays[k] = np.ascontiguousarray(a[active])
@@ -101,11 +105,17 @@ class AdaptiveBatch:
                         d_b[j] = quantize_errors(d_b[j], s.error_bits, None)
             errors[k] = d_b
             grads[k] = np.matmul(x.T, d_b) if k == 0 else np.matmul(inputs[1].transpose(0, 2, 1), d_b)
+            if self.frozen[k] is not None:
+                grads[k][self.frozen[k]] = 0
             if self.quantized:
                 draws[k] = [self._gradient_draw(j, grads[k][j]) for j in range(batch)]
             if k:
                 grad = np.ascontiguousarray(np.matmul(d_b, weights[k].transpose(0, 2, 1)).transpose(1, 0, 2))
         levels_used = [None if lv is None else lv.astype(np.int16) for lv in levels]
+        structure = [0, 0]
+        if self.quantized:
+            for k, lv in enumerate(levels_used):
+                structure[k], self.stored[k] = inserted_rows(lv, self.stored[k])
         moved = self._update(grads, draws, levels_used)
         events = {}
         for k, name in enumerate(LAYERS):
@@ -113,8 +123,10 @@ class AdaptiveBatch:
             events[name] = {
                 "forward_rows": rows,
                 "backward_columns": np.count_nonzero(errors[k].reshape(batch, -1), axis=1),
+                "backward_steps": np.count_nonzero(np.any(errors[k] != 0, axis=-1).reshape(batch, -1), axis=1),
                 "updates": moved[k][0],
                 "updates_on_nonzero": moved[k][1],
+                "structure_rows": np.broadcast_to(structure[k], (batch,)),
             }
         return {"losses": losses, "output": s2, "levels": levels_used, "events": events}
 

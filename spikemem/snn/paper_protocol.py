@@ -36,7 +36,7 @@ import numpy as np
 from . import lif_kernels
 from .lif_kernels import SQRT_HALF
 from .network import LifConstants, smooth_spike, surrogate_grad
-from .train import EVENT_KEYS, LAYERS, TrainResult, run_result
+from .train import EVENT_KEYS, LAYERS, TrainResult, inserted_rows, run_result
 from .van_rossum import van_rossum_batch_and_grad
 
 PAPER_KERNEL_DECAY = 0.875
@@ -54,6 +54,8 @@ class PaperSettings:
     gradient_bits: int = 8
     kernel_decay: float = PAPER_KERNEL_DECAY
     lif: LifConstants = field(default_factory=LifConstants)
+    # Freeze the sparsity structure: a weight whose level is zero at the start never moves.
+    freeze_structure: bool = False
 
     def __post_init__(self) -> None:
         if self.gradient_bits <= self.weight_bits:
@@ -233,6 +235,10 @@ class PaperBatch:
         # One generator per network for the gradient rounding, so a network's run depends on its
         # seed alone, never on the batch it trains in.
         self.grad_rngs = [np.random.Generator(np.random.SFC64([s.seed, 3])) for s in self.settings]
+        # Frozen structure: the zero-level synapses at the start of the networks that freeze it.
+        freeze = np.array([s.freeze_structure for s in self.settings]).reshape(-1, 1, 1)
+        self.frozen = [(lv == 0) & freeze for lv in self.levels()] if freeze.any() else None
+        self.stored: list[np.ndarray | None] = [None, None]  # the synapses non-zero at some earlier epoch
 
     @property
     def batch(self) -> int:
@@ -304,6 +310,12 @@ class PaperBatch:
         d_s1 = np.ascontiguousarray(np.matmul(t2, w2.transpose(0, 2, 1)).transpose(1, 0, 2))
         t1 = self._layer_input_errors(self._backward_layer(d_s1, above1, masks1))
         grads = [np.matmul(x.T, t1), np.matmul(s1_b.transpose(0, 2, 1), t2)]  # (batch, n_pre, n_post)
+        if self.frozen is not None:
+            for g, frozen in zip(grads, self.frozen, strict=True):
+                g[frozen] = 0
+        structure = [0, 0]
+        for k, lv in enumerate(levels):
+            structure[k], self.stored[k] = inserted_rows(lv, self.stored[k])
         moved = self.update(grads, levels)
         events = {
             name: {
@@ -311,8 +323,10 @@ class PaperBatch:
                 if inputs.ndim == 3
                 else np.full(self.batch, np.count_nonzero(inputs)),
                 "backward_columns": np.count_nonzero(errs.reshape(self.batch, -1), axis=1),
+                "backward_steps": np.count_nonzero(np.any(errs != 0, axis=-1).reshape(self.batch, -1), axis=1),
                 "updates": moved[k][0],
                 "updates_on_nonzero": moved[k][1],
+                "structure_rows": np.broadcast_to(structure[k], (self.batch,)),
             }
             for k, (name, inputs, errs) in enumerate(zip(LAYERS, (x, s1_b), (t1, t2), strict=True))
         }

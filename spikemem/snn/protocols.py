@@ -3,7 +3,9 @@
 A *training set* is one protocol at one sweep configuration (its widths of states, errors and
 gradients), trained at every weight width and seed of the configuration. Its name, used in result
 paths, spells the configuration: ``paper-a12e12g8`` (activation, error, gradient bits),
-``adaptive-e8g8``.
+``adaptive-e8g8``; ``-frozen`` ends the name of a sweep point that freezes the sparsity structure
+(``freeze_structure``: a weight whose level starts at zero stays zero, so that PB-CSR and PB-BMP
+hold the trained network without re-encoding).
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ class TrainingSet:
     activation_bits: int | None  # None: the adaptive protocol's states are float
     error_bits: int
     gradient_bits: int
+    freeze_structure: bool = False
 
     @property
     def name(self) -> str:
         a = "" if self.activation_bits is None else f"a{self.activation_bits}"
-        return f"{self.protocol}-{a}e{self.error_bits}g{self.gradient_bits}"
+        frozen = "-frozen" if self.freeze_structure else ""
+        return f"{self.protocol}-{a}e{self.error_bits}g{self.gradient_bits}{frozen}"
 
 
 def training_sets(cfg: Mapping) -> list[TrainingSet]:
@@ -38,7 +42,13 @@ def training_sets(cfg: Mapping) -> list[TrainingSet]:
     for protocol, spec in cfg["snn"]["protocols"].items():
         for point in spec["sweep"]:
             sets.append(
-                TrainingSet(protocol, point.get("activation_bits"), point["error_bits"], point["gradient_bits"])
+                TrainingSet(
+                    protocol,
+                    point.get("activation_bits"),
+                    point["error_bits"],
+                    point["gradient_bits"],
+                    bool(point.get("freeze_structure", False)),
+                )
             )
     return sets
 
@@ -66,6 +76,7 @@ def paper_settings(cfg: Mapping, tset: TrainingSet, weight_bits: int, seed: int)
         activation_bits=tset.activation_bits,
         error_bits=tset.error_bits,
         gradient_bits=tset.gradient_bits,
+        freeze_structure=tset.freeze_structure,
     )
 
 
@@ -81,6 +92,7 @@ def adaptive_settings(cfg: Mapping, tset: TrainingSet, weight_bits: int, seed: i
         gradient_bits=tset.gradient_bits,
         plateau_window=None if plateau is None else plateau["window"],
         plateau_tolerance=0.01 if plateau is None else plateau["tolerance"],
+        freeze_structure=tset.freeze_structure,
     )
 
 

@@ -85,12 +85,18 @@ def write_run(cfg: Mapping, tset: TrainingSet, weight_bits: int, seed: int, resu
         atomic_write_bytes(out / name, buf.getvalue())
 
     mean_events = events.drop(columns="epoch").groupby("layer").mean().to_dict(orient="index")
+    # A compressed encoding inserts a synapse by re-encoding from its row to the end of the memory:
+    # with k rows taking one in per iteration (uniform over the rows), from the first of them on,
+    # k / (k + 1) of the image on average (network_energy prices it).
+    k = events.structure_rows.to_numpy(float) if "structure_rows" in events else np.zeros(len(events))
+    reencode = events.assign(fraction=k / (k + 1)).groupby("layer").fraction.mean().to_dict() if len(events) else {}
     settings = {k: v for k, v in result.settings.items() if k != "lif"}
     metrics = {
         "weight_bits": weight_bits,
         "seed": seed,
         "protocol": tset.protocol,
         "training_set": tset.name,
+        "freeze_structure": tset.freeze_structure,
         "activation_bits": tset.activation_bits,
         "error_bits": tset.error_bits,
         "gradient_bits": tset.gradient_bits,
@@ -109,6 +115,7 @@ def write_run(cfg: Mapping, tset: TrainingSet, weight_bits: int, seed: int, resu
             for n, a, b in zip(LAYERS, (s["n_in"], s["n_hidden"]), (s["n_hidden"], s["n_out"]), strict=True)
         },
         "events_per_iteration_mean": mean_events,
+        "reencode_fraction_mean": reencode,
         "events_per_iteration_best_epoch": result.events[result.best_epoch],
         "inference_events": {"forward_rows": result.inference_events},
         "settings": settings | {"lif": result.settings["lif"]},
@@ -128,6 +135,7 @@ def summarize(metric_files: list[str | Path]) -> pd.DataFrame:
         row = {
             "protocol": m["protocol"],
             "training_set": m["training_set"],
+            "freeze_structure": bool(m.get("freeze_structure", False)),
             "activation_bits": m["activation_bits"],
             "error_bits": m["error_bits"],
             "gradient_bits": m["gradient_bits"],
@@ -174,11 +182,15 @@ def retention_scores(summary: pd.DataFrame) -> pd.DataFrame:
         )
     per_config = pd.DataFrame(rows)
     best_rows = []
-    for (protocol, wb), g in summary.groupby(["protocol", "weight_bits"]):
+    # The best run is taken per protocol and structure regime: a frozen structure is another network.
+    if "freeze_structure" not in summary:
+        summary = summary.assign(freeze_structure=False)
+    for (protocol, frozen, wb), g in summary.groupby(["protocol", "freeze_structure", "weight_bits"]):
         b = g.loc[g.min_van_rossum.idxmin()]
         best_rows.append(
             {
                 "protocol": protocol,
+                "freeze_structure": bool(frozen),
                 "weight_bits": int(wb),
                 "best_training_set": b.training_set,
                 "best_seed": int(b.seed),
@@ -187,4 +199,6 @@ def retention_scores(summary: pd.DataFrame) -> pd.DataFrame:
                 **{f"best_{layer}_final_density": float(b[f"{layer}_final_density"]) for layer in LAYERS},
             }
         )
-    return per_config.merge(pd.DataFrame(best_rows), on=["protocol", "weight_bits"])
+    frozen_sets = dict(zip(summary.training_set, summary.freeze_structure, strict=True))
+    per_config = per_config.assign(freeze_structure=per_config.training_set.map(frozen_sets))
+    return per_config.merge(pd.DataFrame(best_rows), on=["protocol", "freeze_structure", "weight_bits"])

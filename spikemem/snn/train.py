@@ -12,7 +12,7 @@ from .van_rossum import van_rossum_and_grad
 
 LAYERS = ("hidden", "output")
 # Per layer and training iteration: the memory events (event_counts).
-EVENT_KEYS = ("forward_rows", "backward_columns", "updates", "updates_on_nonzero")
+EVENT_KEYS = ("forward_rows", "backward_columns", "backward_steps", "updates", "updates_on_nonzero", "structure_rows")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,9 @@ class TrainSettings:
     # plateau_window None trains exactly ``epochs``.
     plateau_window: int | None = None
     plateau_tolerance: float = 0.01
+    # Freeze the sparsity structure: a weight whose level is zero at the start never changes, so the
+    # trained network keeps the set of stored synapses a compressed encoding was built with.
+    freeze_structure: bool = False
 
     def plateau_stop(self, curve: list[float]) -> str | None:
         """Why training stops after the last epoch of ``curve`` on the plateau rule, or None (the
@@ -67,6 +70,12 @@ class SpikingNetwork:
             self.alphas.append(shift(2.0 * std))
         # SFC64: the fastest of numpy's generators; seeded, so runs are reproducible.
         self.grad_rng = np.random.Generator(np.random.SFC64([settings.seed, 1]))
+        # The synapses a frozen structure keeps at zero: those whose level starts at zero.
+        self.frozen = (
+            [lv == 0 for _, lv in self.effective_weights()]
+            if settings.freeze_structure and settings.weight_bits is not None
+            else None
+        )
 
     def effective_weights(self) -> list[tuple[np.ndarray, np.ndarray | None]]:
         """Per layer: the weights the forward pass uses, and their integer levels (or None)."""
@@ -106,6 +115,8 @@ class SpikingNetwork:
                 d_current = quantize_errors(d_current, self.settings.error_bits, rng)
             errors[k] = d_current
             g = inputs[k].T @ d_current
+            if self.frozen is not None:
+                g[self.frozen[k]] = 0
             if quantized:
                 g = quantize_gradients(g, self.settings.gradient_bits, self.grad_rng)
             grads[k] = g
@@ -135,14 +146,37 @@ class Adamax:
             p -= rate * m / (u + self.eps)
 
 
-def event_counts(x: np.ndarray, record: dict, grads: list[np.ndarray]) -> dict[str, dict[str, int]]:
+def inserted_rows(levels: np.ndarray, stored: np.ndarray | None) -> tuple[np.ndarray | int, np.ndarray]:
+    """Rows where a synapse outside the ``stored`` set has a non-zero level, and the stored set
+    grown by them (the non-zero levels themselves where nothing is stored yet: the first iteration's
+    image, 0 rows).
+
+    A compressed encoding holds the synapses it was built with; one that returns to zero stays as a
+    stored zero (no cost), one that becomes non-zero outside the set must be inserted, which
+    re-encodes its row (and moves what is packed after it). Rows over the last axis but one."""
+    nonzero = levels != 0
+    if stored is None:
+        return 0, nonzero
+    rows = np.count_nonzero(np.any(nonzero & ~stored, axis=-1), axis=-1)
+    return rows, stored | nonzero
+
+
+def event_counts(
+    x: np.ndarray, record: dict, grads: list[np.ndarray], stored: list | None = None
+) -> dict[str, dict[str, int]]:
     """Per layer, the memory events of one training iteration:
 
     * ``forward_rows``: presynaptic spikes (each reads its row),
     * ``backward_columns``: non-zero postsynaptic errors ``dL/dI[t, j]`` (each reads column j),
+    * ``backward_steps``: time steps with any non-zero postsynaptic error (each one event of the
+      row-stream backward, whose mask holds that step's errors: ``backward_columns / backward_steps``
+      errors per step on average),
     * ``updates``: synapses with a non-zero (quantized) weight change (each a read-modify-write),
     * ``updates_on_nonzero``: of those, the ones on a synapse whose weight is non-zero (what a
-      sparse encoding that stores only non-zero synapses can update).
+      sparse encoding that stores only non-zero synapses can update),
+    * ``structure_rows``: rows where a synapse that no earlier iteration had non-zero is non-zero
+      now (``stored``: the synapses non-zero at some earlier iteration; 0 at the first): the rows the
+      last update made a compressed encoding re-encode (:func:`inserted_rows`).
     """
     out = {}
     inputs = [x, *record["spikes"][:-1]]
@@ -152,10 +186,12 @@ def event_counts(x: np.ndarray, record: dict, grads: list[np.ndarray]) -> dict[s
         out[name] = {
             "forward_rows": int(np.count_nonzero(inputs[k])),
             "backward_columns": int(np.count_nonzero(record["errors"][k])),
+            "backward_steps": int(np.count_nonzero(np.any(record["errors"][k] != 0, axis=-1))),
             "updates": int(np.count_nonzero(nonzero_update)),
             "updates_on_nonzero": int(np.count_nonzero(nonzero_update & (levels != 0)))
             if levels is not None
             else int(np.count_nonzero(nonzero_update)),
+            "structure_rows": int(inserted_rows(levels, stored[k])[0]) if stored and levels is not None else 0,
         }
     return out
 
@@ -192,10 +228,16 @@ def train(x: np.ndarray, target: np.ndarray, sizes: tuple[int, ...], settings: T
     opt = Adamax(net.weights, settings.learning_rate, settings.adamax_betas)
     curve, events = [], []
     best = (np.inf, -1, None, None, None)
+    stored = None  # per layer, the synapses non-zero at some earlier iteration
     for epoch in range(settings.epochs):
         loss, grads, record = net.loss_and_gradients(x, target)
         curve.append(float(loss))
-        events.append(event_counts(x, record, grads))
+        events.append(event_counts(x, record, grads, stored))
+        if record["levels"][0] is not None:
+            stored = [
+                inserted_rows(lv, None if stored is None else st)[1]
+                for lv, st in zip(record["levels"], stored or [None] * len(record["levels"]), strict=True)
+            ]
         if loss < best[0]:
             inference = {n: int(np.count_nonzero(s)) for n, s in zip(LAYERS, [x, *record["spikes"][:-1]], strict=True)}
             best = (

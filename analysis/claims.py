@@ -35,6 +35,24 @@ SHARED_TIMES_S = (1e-6, 1e-4, 1e-2, 1.0)
 SRAM_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 
+# Each energy claim with a backward pass is also formed with each backward mode (the configured one,
+# column walks only, row streams only) and on each scope (the paper's: every layer's backward pass;
+# training's: none through the input layer, whose errors training never uses; network tables only).
+BACKWARD_VARIANTS = {
+    ("configured", "paper"): "backward",
+    ("column", "paper"): "backward_column",
+    ("row", "paper"): "backward_row",
+    ("configured", "training"): "backward_training",
+    ("column", "training"): "backward_column_training",
+    ("row", "training"): "backward_row_training",
+}
+
+
+def variant_column(mode: str, scope: str) -> str:
+    """The claims table's column of a claim formed with backward ``mode`` on ``scope``."""
+    return f"ours_backward_{mode}_{scope}"
+
+
 class MissingInput(LookupError):
     """A claim's inputs are not in the results (the message says which)."""
 
@@ -88,7 +106,14 @@ def _pick(df: pd.DataFrame, name: str, encoding: str | None, weight_bits: int) -
 
 
 def protocol_rows(claim: Mapping, df: pd.DataFrame, name: str) -> pd.DataFrame:
-    """The rows of the claim's training protocol (every row where the claim or table names none)."""
+    """The rows of the claim's training protocol (every row where the claim or table names none),
+    and of its structure regime: networks trained with a frozen sparsity structure only where the
+    claim says ``freeze_structure: true``, else only those trained free."""
+    if "freeze_structure" in df:
+        frozen = bool(claim.get("freeze_structure", False))
+        df = df[df.freeze_structure.astype(str).str.lower().isin(("true", "1") if frozen else ("false", "0"))]
+        if df.empty:
+            raise MissingInput(f"no networks {'with' if frozen else 'without'} a frozen structure in {name}")
     protocol = claim.get("protocol")
     if protocol is None or "protocol" not in df:
         return df
@@ -242,6 +267,13 @@ def claims_table(results: Path, claims: list[dict] | None = None) -> pd.DataFram
                 for t in SHARED_TIMES_S:
                     row[_shared_col(t)] = value
             row.update(claim_basis(claim, results))
+            if _energy_claim(claim) and "backward" in claim["operations"]:
+                for (mode, scope), name in BACKWARD_VARIANTS.items():
+                    ops = [name if op == "backward" else op for op in claim["operations"]]
+                    try:
+                        row[variant_column(mode, scope)] = evaluate({**claim, "operations": ops}, results)[0]
+                    except KeyError:  # a table without that scope (a single layer) or mode
+                        row[variant_column(mode, scope)] = math.nan
         except (MissingInput, KeyError) as e:
             row["status"], row["reason"] = "missing", str(e).strip("'\"")
             if isinstance(e, KeyError):
@@ -264,7 +296,7 @@ def _conclusion(claim: Mapping, value: float) -> str:
 def comparison_keys(layers: pd.DataFrame) -> list[str]:
     """What a layer-level comparison is per: training protocol (where the table has one), weight
     width, layer. The protocols train networks of different densities, so each has its winners."""
-    return [k for k in ("protocol", "weight_bits", "layer") if k in layers]
+    return [k for k in ("protocol", "freeze_structure", "weight_bits", "layer") if k in layers]
 
 
 def layer_winners(layers: pd.DataFrame, basis: str) -> pd.DataFrame:
@@ -323,6 +355,8 @@ def sram_sensitivity(
                 for key, g in ranked.groupby(keys, sort=True):
                     where = dict(zip(keys, key, strict=True))
                     protocol = f", {where['protocol']} protocol" if "protocol" in where else ""
+                    if str(where.get("freeze_structure", False)).lower() in ("true", "1"):
+                        protocol += ", frozen structure"
                     winner = g.iloc[0]
                     second = g.iloc[1] if len(g) > 1 else None
                     rows.append(

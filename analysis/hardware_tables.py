@@ -81,18 +81,24 @@ def memory_variant_summary(csv: Path) -> pd.DataFrame:
     )
 
 
-def layer_comparison(fc_sweeps: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The 784 -> 128 layer over density (dynamic forward + backward energy of one full pass):
+# The backward pass of a layer comparison: as configured (the cheaper mode under "best"), column
+# walks only, row streams only (network_energy's columns).
+BACKWARD_COLUMNS = {"configured": "backward_j", "column": "backward_column_j", "row": "backward_row_j"}
+
+
+def layer_comparison(fc_sweeps: Path, mode: str = "configured") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The 784 -> 128 layer over density (dynamic forward + backward energy of one full pass, the
+    backward pass in ``mode``: see :data:`BACKWARD_COLUMNS`):
 
     * per density, each encoding's energy, its ratio to Crossbar's, its storage bits and the
       cheapest encoding;
     * per encoding, the density range over which it is the cheapest (where it stops being so)."""
     df = pd.read_csv(fc_sweeps)
     df = df[df.sweep == "density"]
-    if df.empty:
+    if df.empty or BACKWARD_COLUMNS[mode] not in df:
         return pd.DataFrame(), pd.DataFrame()
-    df = df.assign(bits=df.payload_bits + df.metadata_bits)
-    wide = df.pivot_table(index="density", columns="encoding", values="forward_backward_j")
+    df = df.assign(bits=df.payload_bits + df.metadata_bits, energy=df.forward_j + df[BACKWARD_COLUMNS[mode]])
+    wide = df.pivot_table(index="density", columns="encoding", values="energy")
     bits = df.pivot_table(index="density", columns="encoding", values="bits")
     dense, dense_label = DENSE_REFERENCE, _label(DENSE_REFERENCE)
     out = pd.DataFrame({"density": wide.index, "weight bits": int(df.weight_bits.iloc[0])})

@@ -348,6 +348,9 @@ def sensitivity_figures(results: Path, figdir: Path, captions: dict[str, str]) -
 NETWORK_COLUMNS = [
     "forward_j",
     "backward_j",
+    "backward_column_j",
+    "backward_row_j",
+    "backward_training_j",
     "update_j",
     "dynamic_j",
     "leakage_throughput_j",
@@ -367,8 +370,8 @@ def network_table(path: Path):
     import pandas as pd
 
     df = pd.read_csv(path)
-    keys = ["protocol", "weight_bits", "encoding"]
-    out = df.groupby(keys)[NETWORK_COLUMNS].mean()
+    keys = [k for k in ("protocol", "freeze_structure", "weight_bits", "encoding") if k in df]
+    out = df.groupby(keys)[[c for c in NETWORK_COLUMNS if c in df]].mean()
     quality = [c for c in NETWORK_QUALITY if c in df]
     if quality:
         out = out.join(df.groupby(keys)[quality].max())
@@ -389,6 +392,7 @@ def retention_table(path: Path):
     cols = [
         "protocol",
         "training_set",
+        "freeze_structure",
         "weight_bits",
         "trials",
         "min_van_rossum_mean",
@@ -418,6 +422,20 @@ def provenance_summary(table, characterizations: list[dict]) -> dict:
         "validated_sizes": ", ".join(validated) or "none",
         "flow_levels": ", ".join(sorted({c["flow_level"] for c in characterizations})) or "none",
     }
+
+
+def backward_mode_table(claim_table):
+    """The energy claims with a backward pass, formed with each backward mode (the configured one,
+    column walks, row streams) on each scope (the paper's: every layer's backward; training's: none
+    through the input layer), dynamic energy."""
+    from .claims import BACKWARD_VARIANTS, variant_column
+
+    cols = {variant_column(m, s): f"{m}, {s} scope" for m, s in BACKWARD_VARIANTS}
+    present = [c for c in cols if c in claim_table]
+    if not present:
+        return claim_table.iloc[0:0][["id"]]
+    sub = claim_table[claim_table[present].notna().any(axis=1)]
+    return sub[["id", "paper_value", *present]].rename(columns={"id": "claim", "paper_value": "paper", **cols})
 
 
 def claim_rows(claim_table) -> list[dict]:
@@ -469,6 +487,7 @@ def build(results: Path, out_dir: Path) -> None:
 
     from .claims import SHARED_TIMES_S
     from .hardware_tables import (
+        BACKWARD_COLUMNS,
         conv_comparison,
         gating_summary,
         layer_comparison,
@@ -538,6 +557,13 @@ def build(results: Path, out_dir: Path) -> None:
     ]
     characterizations = [json.loads(p.read_text()) for p in sorted(results.glob("synth/*/characterization.json"))]
     layers, crossovers = layer_comparison(results / "energy/fc_sweeps.csv")
+    # The crossovers and dense ratios with each backward mode (row streams, column walks, configured).
+    by_mode = [
+        c.assign(**{"backward mode": mode})
+        for mode in BACKWARD_COLUMNS
+        for c in [layer_comparison(results / "energy/fc_sweeps.csv", mode)[1]]
+        if not c.empty
+    ]
     gating_csv = results / "synth/clock_gating.csv"
     variants_csv = results / "synth/memory_variants.csv"
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True)
@@ -571,6 +597,8 @@ def build(results: Path, out_dir: Path) -> None:
         memory_variants=memory_variant_summary(variants_csv).to_html(**fmt) if variants_csv.exists() else None,
         layers=layers.to_html(**fmt, na_rep=""),
         crossovers=crossovers.to_html(**fmt, na_rep=""),
+        crossovers_by_mode=pd.concat(by_mode).to_html(**fmt, na_rep="") if by_mode else None,
+        backward_modes=backward_mode_table(claim_table).to_html(**fmt, na_rep=""),
         conv=conv_comparison(results / "energy/conv_sweep.csv").to_html(**fmt, na_rep=""),
     )
     atomic_write_text(out_dir / "index.html", html)

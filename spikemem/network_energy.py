@@ -32,6 +32,7 @@ Leakage is reported beside the dynamic energy, never folded into it, under named
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -44,14 +45,28 @@ from .golden import event_features, run_events
 from .synth.energy_table import COEFFICIENTS, CYCLE_COEFFICIENTS, FEATURES, SRAM_COEFFICIENTS, SRAM_FEATURES
 from .workloads import memory_params, rng_for
 
+# The operations of a training iteration; ``backward`` is priced in the configured mode.
 OPS = ("forward", "backward", "update")
+# The two ways to perform a layer's backward pass (docs/energy.md), by the energy table's operation:
+# the column walk (one event per non-zero postsynaptic error) and the row stream (one event per time
+# step with any non-zero error, every row streamed once against the step's error mask).
+BACKWARD_MODES = {"column": "backward", "row": "backward_row"}
+BACKWARD_NAMES = ("backward", "backward_column", "backward_row")  # chosen, column walk, row stream
+# The priced terms of every operation that add up over events and layers.
+PRICED_TERMS = ("j", "logic_j", "sram_j", "cycles", "leakage_throughput_j")
+# What the configuration's backward_mode may say: a mode, or the cheaper of the two per layer.
+BACKWARD_CHOICES = ("column", "row", "best")
 # Sampled events per operation where not every event is run.
-SAMPLES = {"forward": 48, "backward": 16, "update": 96}
+SAMPLES = {"forward": 48, "backward": 16, "update": 96, "backward_row": 4}
 # Every possible event is run (exact means) when the events' synapse positions (forward, backward:
 # events x the row or column walked; update: the stored synapses) stay under these: a 784 x 128 or
 # 700 x 400 forward pass is exact; column walks of such layers are sampled (PB-CSR's binary
-# searches make an exact backward pass take ~15 s per layer in the golden model).
+# searches make an exact backward pass take ~15 s per layer in the golden model). A row-stream
+# event's mask is drawn (exact only for the full mask, one event).
 EXACT_MAX_POSITIONS = {"forward": 400_000, "backward": 20_000, "update": 5_000}
+# A row-stream event of a larger layer is estimated from a block of this many synapse positions'
+# rows (the per-row costs scaled to all rows): the unrolled 784 x 25088 convolution layer.
+ROW_BLOCK_POSITIONS = 2_000_000
 Z_95 = 1.959964
 DT_S = 1e-3  # the network's time step (SPEC section 1: dt = 1 ms), the real-time model's clock
 LEAKAGE_MODELS = ("throughput", "real_time", "shared_time")
@@ -84,11 +99,28 @@ def sram_memories(enc: Encoding) -> set[str]:
     return {name for name, m in enc.image.memories.items() if m.implementation == "sram"}
 
 
-def event_sample(enc: Encoding, op: str, rng: np.random.Generator, samples: int | None = None) -> dict:
+def event_sample(
+    enc: Encoding, op: str, rng: np.random.Generator, samples: int | None = None, mask_size: float | None = None
+) -> dict:
     """Per-event costs of ``op`` on ``enc``: every possible event where that is cheap (``exact``),
     else ``samples`` (default :data:`SAMPLES`) drawn uniformly. ``features`` is events x
-    (FEATURES[1:] + SRAM_FEATURES): synapses, word reads and writes, lookups, SRAM reads and writes."""
-    if op in ("forward", "backward"):
+    (FEATURES[1:] + SRAM_FEATURES): synapses, word reads and writes, lookups, SRAM reads and writes.
+
+    A row-stream event (``backward_row``) carries an error mask of ``mask_size`` postsynaptic neurons
+    (default all; rounded, at least 1), drawn uniformly; on layers of more than
+    :data:`ROW_BLOCK_POSITIONS` synapse positions its costs are those of a random block of rows,
+    scaled to every row."""
+    rows, scale = None, 1.0
+    if op == "backward_row":
+        k = enc.n_post if mask_size is None else int(min(enc.n_post, max(1, round(mask_size))))
+        if enc.n_pre * enc.n_post > ROW_BLOCK_POSITIONS:
+            block = max(1, ROW_BLOCK_POSITIONS // enc.n_post)
+            start = int(rng.integers(0, enc.n_pre - block + 1))
+            rows, scale = range(start, start + block), enc.n_pre / block
+        exact = k == enc.n_post and rows is None
+        n = 1 if k == enc.n_post else samples or SAMPLES[op]
+        events = [tuple(sorted(int(j) for j in rng.choice(enc.n_post, k, replace=False))) for _ in range(n)]
+    elif op in ("forward", "backward"):
         # A forward event is a presynaptic neuron (a row), a backward one a postsynaptic (a column).
         neurons = enc.n_pre if op == "forward" else enc.n_post
         exact = samples is None and enc.n_pre * enc.n_post <= EXACT_MAX_POSITIONS[op]
@@ -102,15 +134,15 @@ def event_sample(enc: Encoding, op: str, rng: np.random.Generator, samples: int 
     names = (*FEATURES[1:], *SRAM_FEATURES)
     if not events:
         return {"features": np.zeros((0, len(names))), "names": names, "exact": exact}
-    outputs, counts = run_events(enc, op, events)
+    outputs, counts = run_events(enc, op, events, rows)
     in_sram = sram_memories(enc)
-    rows = []
+    per_event = []
     for o, c in zip(outputs, counts, strict=True):
         f = event_features(op, o, c)
         reads = sum(v for k, v in c.items() if k.endswith(".R") and k[:-2] in in_sram)
         writes = sum(v for k, v in c.items() if k.endswith(".W") and k[:-2] in in_sram)
-        rows.append([*(f[n] for n in FEATURES[1:]), reads, writes])
-    return {"features": np.array(rows, dtype=float), "names": names, "exact": exact}
+        per_event.append([*(f[n] for n in FEATURES[1:]), reads, writes])
+    return {"features": scale * np.array(per_event, dtype=float), "names": names, "exact": exact}
 
 
 def event_costs(enc: Encoding, op: str, rng: np.random.Generator, samples: int | None = None) -> dict:
@@ -169,49 +201,85 @@ def layer_energy(
     sram_scale: float = 1.0,
     real_time_s: float | None = None,
     samples: dict | None = None,
+    backward_mode: str = "best",
+    errors_per_step: float | None = None,
 ) -> dict:
     """Energy terms of one layer for the given events per operation.
+
+    ``counts`` holds the events of ``forward``, ``backward`` (column walks: non-zero errors),
+    ``backward_row`` (row streams: time steps with any error, each with ``errors_per_step`` errors
+    in its mask; default all) and ``update``. The backward pass is priced both ways where the energy
+    table has rows for both and the layer's ``backward`` is the one ``backward_mode`` names
+    (``column``, ``row``, or ``best``: the cheaper dynamic energy); ``backward_mode`` in the result
+    names the mode used (``column`` where the encoding cannot stream rows or the row count is absent).
 
     ``samples`` (op -> :func:`event_sample`), filled here where missing, lets several pricings of
     the same layer (training and inference) share one set of golden-model events.
 
-    Per operation: ``<op>_j`` (dynamic = ``<op>_logic_j`` + ``<op>_sram_j``, the SRAM part at
-    ``sram_scale``), ``<op>_cycles``, ``<op>_leakage_throughput_j`` and ``<op>_ci95_rel`` (0 where
-    the per-event means are exact); over all operations: ``dynamic_j``, ``leakage_w``, ``busy_s``,
-    the leakage of each time model (``real_time`` when ``real_time_s`` is given; ``shared_time`` is
-    ``leakage_w`` x a common time, downstream), and where the numbers come from:
-    ``table_flagged`` (a priced operation's energy-table row is flagged), ``model_fitted_on`` (the
-    sizes the model was fitted on: the layer's energy is an extrapolation from them) and
-    ``model_validated_at``.
+    Per operation (``forward``, ``backward``, ``backward_column``, ``backward_row``, ``update``):
+    ``<op>_j`` (dynamic = ``<op>_logic_j`` + ``<op>_sram_j``, the SRAM part at ``sram_scale``),
+    ``<op>_cycles``, ``<op>_leakage_throughput_j`` and ``<op>_ci95_rel`` (0 where the per-event means
+    are exact; NaN for a mode that cannot be priced); over all operations: ``dynamic_j``,
+    ``leakage_w``, ``busy_s``, the leakage of each time model (``real_time`` when ``real_time_s``
+    is given; ``shared_time`` is ``leakage_w`` x a common time, downstream), and where the numbers
+    come from: ``table_flagged`` (a priced operation's energy-table row is flagged),
+    ``model_fitted_on`` (the sizes the model was fitted on: the layer's energy is an extrapolation
+    from them) and ``model_validated_at``.
     """
+    if backward_mode not in BACKWARD_CHOICES:
+        raise ValueError(f"backward_mode {backward_mode!r} is not one of {', '.join(BACKWARD_CHOICES)}")
     power = leakage_power(table, layer_type, encoding, wb, enc)
     hz = clock_mhz * 1e6
-    out: dict = {}
-    flagged, fit_designs, validation_designs = [], [], []
     if samples is None:
         samples = {}
-    for op in OPS:
-        n = counts.get(op, 0.0)
-        t = {"logic_j": 0.0, "sram_j": 0.0, "cycles": 0.0}
-        out[f"{op}_ci95_rel"] = 0.0
-        if n > 0:
+    priced: dict[str, dict] = {}  # table operation -> its terms, flags and sources
+    for op in ("forward", "backward", "backward_row", "update"):
+        # No row-stream count (a caller that has none) leaves that mode unpriced, not free.
+        n = counts.get(op, math.nan if op == "backward_row" else 0.0)
+        t = {"logic_j": 0.0, "sram_j": 0.0, "cycles": 0.0, "ci95_rel": 0.0, "row": None}
+        if op == "backward_row" and (n is None or not np.isfinite(n) or op not in enc.operations):
+            t = {k: math.nan for k in ("logic_j", "sram_j", "cycles", "ci95_rel")} | {"row": None}
+        elif n > 0:
             row = table_row(table, layer_type, encoding, wb, op)
             if op not in samples:
-                samples[op] = event_sample(enc, op, rng)
+                samples[op] = event_sample(enc, op, rng, mask_size=errors_per_step if op == "backward_row" else None)
             sample = samples[op]
             x = sample["features"]
             means = x.mean(axis=0) if len(x) else np.zeros(len(sample["names"]))
-            t = price_terms(row, n, dict(zip(sample["names"], means, strict=True)))
-            out[f"{op}_ci95_rel"] = energy_ci95_rel(row, sample)
-            if row.get("flagged", False):
-                flagged.append(op)
-            fit_designs.append(row.get("fit_designs"))
-            validation_designs.append(row.get("validation_design"))
-        out[f"{op}_logic_j"] = t["logic_j"]
-        out[f"{op}_sram_j"] = sram_scale * t["sram_j"]
-        out[f"{op}_j"] = t["logic_j"] + sram_scale * t["sram_j"]
-        out[f"{op}_cycles"] = t["cycles"]
-        out[f"{op}_leakage_throughput_j"] = power * t["cycles"] / hz
+            t = price_terms(row, n, dict(zip(sample["names"], means, strict=True))) | {"row": row}
+            t["ci95_rel"] = energy_ci95_rel(row, sample)
+        priced[op] = t
+    dyn = {op: t["logic_j"] + sram_scale * t["sram_j"] for op, t in priced.items()}
+    mode = "column"
+    if backward_mode != "column" and np.isfinite(dyn["backward_row"]):
+        if backward_mode == "row" or dyn["backward_row"] < dyn["backward"]:
+            mode = "row"
+    names = {
+        "forward": "forward",
+        "backward_column": "backward",
+        "backward_row": "backward_row",
+        "backward": BACKWARD_MODES[mode],
+        "update": "update",
+    }
+    out: dict = {}
+    for name, op in names.items():
+        t = priced[op]
+        out[f"{name}_logic_j"] = t["logic_j"]
+        out[f"{name}_sram_j"] = sram_scale * t["sram_j"]
+        out[f"{name}_j"] = dyn[op]
+        out[f"{name}_cycles"] = t["cycles"]
+        out[f"{name}_leakage_throughput_j"] = power * t["cycles"] / hz
+        out[f"{name}_ci95_rel"] = t["ci95_rel"]
+    out["backward_mode"] = mode
+    flagged, fit_designs, validation_designs = [], [], []
+    for op in ("forward", BACKWARD_MODES[mode], "update"):
+        row = priced[op]["row"]
+        if row is None:
+            continue
+        if row.get("flagged", False):
+            flagged.append(op)
+        fit_designs.append(row.get("fit_designs"))
+        validation_designs.append(row.get("validation_design"))
     out["dynamic_j"] = sum(out[f"{op}_j"] for op in OPS)
     out["forward_backward_j"] = out["forward_j"] + out["backward_j"]
     out["cycles"] = sum(out[f"{op}_cycles"] for op in OPS)
@@ -241,6 +309,24 @@ def design_shapes(cells) -> list[str]:
     return sorted(tags, key=lambda t: (len(t), t))
 
 
+def reencode_terms(row: pd.Series, enc: Encoding, fraction: float) -> dict[str, float]:
+    """Logic and SRAM energy (J, SRAM at the Liberty's value) of re-encoding ``fraction`` of the
+    layer's memory image once: every word of every memory read and written back.
+
+    A compressed encoding inserts a synapse that training made non-zero outside its stored set by
+    rewriting from the synapse's row to the end of its memories (what is packed after it moves).
+    No re-encoding controller is synthesized: the words are priced with the update controller's
+    per-word logic coefficients (``row``: the layer's update row of the energy table) and the macro's
+    per-access energy, exactly counted words."""
+    words = fraction * sum(m.depth for m in enc.image.memories.values())
+    sram_words = fraction * sum(m.depth for m in enc.image.memories.values() if m.implementation == "sram")
+    return {
+        "logic_j": words * (row["e_logic_read_word_j"] + row["e_logic_write_word_j"]),
+        "sram_j": sram_words * (row["e_sram_read_word_j"] + row["e_sram_write_word_j"]),
+        "words": 2 * words,
+    }
+
+
 def update_events(ev: Mapping[str, float], enc: Encoding) -> float:
     """The synapse updates of one iteration that ``enc`` performs: every non-zero weight change
     where it holds every synapse, else only those on synapses it stores (non-zero weights)."""
@@ -251,7 +337,11 @@ def network_layers(
     cfg: Mapping, table: pd.DataFrame, run_dir: Path, metrics: Mapping, sram_scale: float = 1.0
 ) -> list[dict]:
     """Per layer of one trained network and per encoding: energy per training iteration (forward,
-    backward, update) and per inference (forward), dynamic and leakage under each time model."""
+    backward in both modes and the configured one, update) and per inference (forward), dynamic and
+    leakage under each time model. ``backward_needed`` is False for the first layer: its backward
+    pass would give the input neurons' errors, which training never uses (the trainers compute the
+    hidden layer's errors from the output layer's weights); the ``<backward>_training_*`` columns
+    count a layer's backward only where it is needed."""
     params = memory_params(cfg)
     levels = np.load(run_dir / "best_levels.npz")
     wb = metrics["weight_bits"]
@@ -262,13 +352,37 @@ def network_layers(
         for layer in LAYERS:
             enc = encode_fc(encoding, levels[layer].astype(np.int64), wb, params)
             ev = metrics["events_per_iteration_mean"][layer]
+            # Runs trained before the row-stream count existed cannot price that mode (NaN).
+            steps = ev.get("backward_steps", math.nan)
             counts = {
                 "forward": ev["forward_rows"],
                 "backward": ev["backward_columns"],
+                "backward_row": steps,
                 "update": update_events(ev, enc),
             }
+            per_step = ev["backward_columns"] / steps if steps and np.isfinite(steps) else None
             shared: dict = {}  # one set of golden-model events for training and inference
-            e = layer_energy(table, "fc", encoding, wb, enc, counts, cfg["clock_mhz"], rng, sram_scale, t_real, shared)
+            e = layer_energy(
+                table, "fc", encoding, wb, enc, counts, cfg["clock_mhz"], rng, sram_scale, t_real, shared,
+                backward_mode=cfg["backward_mode"], errors_per_step=per_step,
+            )  # fmt: skip
+            # Structure changes: what a compressed encoding re-encodes (0 where it stores every synapse,
+            # and for runs that freeze the structure); priced into the update.
+            fraction = 0.0 if enc.connectivity().all() else metrics.get("reencode_fraction_mean", {}).get(layer, 0.0)
+            re = {"logic_j": 0.0, "sram_j": 0.0, "words": 0.0}
+            if fraction > 0:
+                re = reencode_terms(table_row(table, "fc", encoding, wb, "update"), enc, fraction)
+            e["reencode_logic_j"], e["reencode_sram_j"] = re["logic_j"], sram_scale * re["sram_j"]
+            e["reencode_j"] = e["reencode_logic_j"] + e["reencode_sram_j"]
+            e["reencode_words"] = re["words"]
+            e["update_logic_j"] += e["reencode_logic_j"]
+            e["update_sram_j"] += e["reencode_sram_j"]
+            e["update_j"] += e["reencode_j"]
+            e["dynamic_j"] += e["reencode_j"]
+            needed = layer != LAYERS[0]
+            for name in BACKWARD_NAMES:
+                for k in PRICED_TERMS:
+                    e[f"{name}_training_{k}"] = e[f"{name}_{k}"] if needed else 0.0
             inference = {"forward": metrics["inference_events"]["forward_rows"][layer]}
             inf = layer_energy(
                 table, "fc", encoding, wb, enc, inference, cfg["clock_mhz"], rng, sram_scale, t_real, shared
@@ -277,6 +391,7 @@ def network_layers(
                 {
                     "protocol": metrics["protocol"],
                     "training_set": metrics["training_set"],
+                    "freeze_structure": bool(metrics.get("freeze_structure", False)),
                     "weight_bits": wb,
                     "seed": metrics["seed"],
                     "encoding": encoding,
@@ -284,6 +399,8 @@ def network_layers(
                     "min_van_rossum": metrics["min_van_rossum"],
                     "density": metrics["densities"][layer],
                     "final_density": metrics["final_densities"][layer],
+                    "errors_per_step": per_step if per_step is not None else math.nan,
+                    "backward_needed": needed,
                     **e,
                     "inference_forward_j": inf["forward_j"],
                     "inference_forward_logic_j": inf["forward_logic_j"],
@@ -298,9 +415,14 @@ def network_layers(
 
 # Columns of a layer row that add up over the layers of a network.
 _SUMMED = (
-    *(f"{op}_{k}" for op in OPS for k in ("j", "logic_j", "sram_j", "cycles", "leakage_throughput_j")),
+    *(f"{op}_{k}" for op in ("forward", *BACKWARD_NAMES, "update") for k in PRICED_TERMS),
+    *(f"{b}_training_{k}" for b in BACKWARD_NAMES for k in PRICED_TERMS),
     "dynamic_j",
     "forward_backward_j",
+    "reencode_j",
+    "reencode_logic_j",
+    "reencode_sram_j",
+    "reencode_words",
     "leakage_w",
     "leakage_throughput_j",
     "leakage_real_time_j",
@@ -323,6 +445,8 @@ def aggregate_layers(layer_rows: list[dict]) -> list[dict]:
     df = pd.DataFrame(layer_rows)
     out = []
     keys = ["protocol", "training_set", "weight_bits", "seed", "encoding"]
+    if "freeze_structure" not in df:
+        df = df.assign(freeze_structure=False)
     for (protocol, tset, wb, seed, encoding), g in df.groupby(keys, sort=False):
         dens = dict(zip(g.layer, g.density, strict=True))
         final = dict(zip(g.layer, g.final_density, strict=True))
@@ -330,13 +454,16 @@ def aggregate_layers(layer_rows: list[dict]) -> list[dict]:
             {
                 "protocol": protocol,
                 "training_set": tset,
+                "freeze_structure": bool(g.freeze_structure.iloc[0]),
                 "weight_bits": int(wb),
                 "seed": int(seed),
                 "encoding": encoding,
                 "min_van_rossum": float(g.min_van_rossum.iloc[0]),
                 **{f"{layer}_density": float(dens[layer]) for layer in LAYERS if layer in dens},
                 **{f"{layer}_final_density": float(final[layer]) for layer in LAYERS if layer in final},
-                **{c: float(g[c].sum()) for c in _SUMMED},
+                # min_count: a mode no layer could price stays NaN instead of summing to 0
+                **{c: float(g[c].sum(min_count=1)) for c in _SUMMED},
+                "backward_modes": ";".join(f"{lay}:{m}" for lay, m in zip(g.layer, g.backward_mode, strict=True)),
                 "real_time_s": float(g.real_time_s.iloc[0]),
                 "real_time_feasible": bool(g.real_time_feasible.all()),
                 "inference_real_time_feasible": bool(g.inference_real_time_feasible.all()),
@@ -349,10 +476,17 @@ def aggregate_layers(layer_rows: list[dict]) -> list[dict]:
                 "model_validated_at": ";".join(sorted({t for v in g.model_validated_at for t in v.split(";") if t})),
             }
         )
-    for c in ("macros", "payload_bits", "metadata_bits"):
-        for r in out:
+    for r in out:
+        for c in ("macros", "payload_bits", "metadata_bits"):
             r[c] = int(r[c])
+        _training_totals(r)
     return out
+
+
+def _training_totals(r: dict) -> None:
+    """The totals on the training basis: no backward pass where training needs none."""
+    r["forward_backward_training_j"] = r["forward_j"] + r["backward_training_j"]
+    r["dynamic_training_j"] = r["forward_j"] + r["backward_training_j"] + r["update_j"]
 
 
 def network_energy(
@@ -378,6 +512,9 @@ def with_sram_scale(df: pd.DataFrame, scale: float) -> pd.DataFrame:
     if all(f"{op}_j" in out for op in OPS):
         out["dynamic_j"] = sum(out[f"{op}_j"] for op in OPS)
         out["forward_backward_j"] = out["forward_j"] + out["backward_j"]
+    if "backward_training_j" in out and "dynamic_training_j" in out:
+        out["forward_backward_training_j"] = out["forward_j"] + out["backward_training_j"]
+        out["dynamic_training_j"] = out["forward_j"] + out["backward_training_j"] + out["update_j"]
     out["sram_scale"] = float(scale)
     return out
 
@@ -389,12 +526,25 @@ def _random_fc(rng, n_pre, n_post, wb, density):
 
 
 def pass_energy(
-    table, layer_type, encoding, wb, enc, clock_mhz, rng, update_events: float, real_time_s: float | None = None
+    table,
+    layer_type,
+    encoding,
+    wb,
+    enc,
+    clock_mhz,
+    rng,
+    update_events: float,
+    real_time_s: float | None = None,
+    backward_mode: str = "best",
 ) -> dict:
     """One full pass: every presynaptic neuron spikes once (forward), every postsynaptic neuron
-    carries one error (backward), ``update_events`` synapse updates."""
-    counts = {"forward": enc.n_pre, "backward": enc.n_post, "update": update_events}
-    return layer_energy(table, layer_type, encoding, wb, enc, counts, clock_mhz, rng, real_time_s=real_time_s)
+    carries one error (backward: ``n_post`` column walks, or one row stream with the full mask),
+    ``update_events`` synapse updates."""
+    counts = {"forward": enc.n_pre, "backward": enc.n_post, "backward_row": 1, "update": update_events}
+    return layer_energy(
+        table, layer_type, encoding, wb, enc, counts, clock_mhz, rng, real_time_s=real_time_s,
+        backward_mode=backward_mode,
+    )  # fmt: skip
 
 
 def fc_sweep_points(cfg: Mapping, table: pd.DataFrame) -> list[tuple[str, int, float]]:
@@ -420,7 +570,7 @@ def fc_sweep_point(
         # A pass updates the synapses with a non-zero change, taken as a fraction `density` of
         # them: all of those where the encoding holds every synapse, else the stored ones.
         upd = float(weights.size * density) if enc.connectivity().all() else float(np.count_nonzero(weights))
-        e = pass_energy(table, "fc", encoding, wb, enc, cfg["clock_mhz"], rng, upd, t_real)
+        e = pass_energy(table, "fc", encoding, wb, enc, cfg["clock_mhz"], rng, upd, t_real, cfg["backward_mode"])
         rows.append({"sweep": sweep, "weight_bits": wb, "density": density, "encoding": encoding, **e})
     return rows
 
@@ -454,7 +604,9 @@ def conv_sweep_point(cfg: Mapping, table: pd.DataFrame, wb: int) -> list[dict]:
         except MissingEnergyRow:
             continue
         enc = encode_conv(encoding, kernels, g, wb, params)
-        e = pass_energy(table, layer_type, encoding, wb, enc, cfg["clock_mhz"], rng, synapses, t_real)
+        e = pass_energy(
+            table, layer_type, encoding, wb, enc, cfg["clock_mhz"], rng, synapses, t_real, cfg["backward_mode"]
+        )
         rows.append({"weight_bits": wb, "encoding": encoding, "table_rows": layer_type, **e})
     return rows
 

@@ -458,3 +458,67 @@ def test_flagged_rows_and_extrapolation_mark_the_energy_they_price(cfg, tmp_path
     assert set(layers.model_fitted_on) == {"fc8x8;fc16x16"}
     nets = pd.DataFrame(aggregate_layers(layers.to_dict(orient="records")))
     assert nets.set_index("encoding").table_flagged.to_dict() == {e: e == encodings[0] for e in encodings}
+
+
+# --------------------------------------------------------------------------- backward modes and scopes
+
+
+def _table_with_rows(encodings) -> pd.DataFrame:
+    """The hand-made table plus row-stream rows, whose per-event cost is much higher than a
+    column walk's (a whole layer per event), so that which mode wins depends on the counts."""
+    table = _table(encodings)
+    rows = table[table.operation == "backward"].assign(operation="backward_row", e_event_j=5e-9)
+    return pd.concat([table, rows], ignore_index=True)
+
+
+@pytest.mark.parametrize("mode", ["column", "row", "best"])
+def test_backward_modes_price_both_and_choose_as_configured(cfg, tmp_path, mode):
+    encodings = cfg["encodings"]["fc"]
+    run, metrics = _trained_run(tmp_path, cfg)
+    for layer, steps in (("hidden", 20.0), ("output", 1.0)):
+        metrics["events_per_iteration_mean"][layer]["backward_steps"] = steps
+    layers = pd.DataFrame(network_layers({**cfg, "backward_mode": mode}, _table_with_rows(encodings), run, metrics))
+    assert layers.backward_column_j.gt(0).all() and layers.backward_row_j.gt(0).all()
+    for r in layers.itertuples():
+        cheaper = "row" if r.backward_row_j < r.backward_column_j else "column"
+        assert r.backward_mode == {"column": "column", "row": "row", "best": cheaper}[mode]
+        assert r.backward_j == (r.backward_row_j if r.backward_mode == "row" else r.backward_column_j)
+        assert r.dynamic_j == pytest.approx(r.forward_j + r.backward_j + r.update_j)
+        assert r.errors_per_step == metrics["events_per_iteration_mean"][r.layer]["backward_columns"] / (
+            20.0 if r.layer == "hidden" else 1.0
+        )
+    if mode == "best":  # the choice depends on the counts: each mode wins somewhere here
+        assert set(layers.backward_mode) == {"column", "row"}
+    # The training scope leaves out the first layer's backward pass (the input neurons' errors).
+    nets = pd.DataFrame(aggregate_layers(layers.to_dict(orient="records")))
+    for n in nets.itertuples():
+        mine = layers[(layers.encoding == n.encoding) & (layers.layer == "output")].iloc[0]
+        assert n.backward_training_j == pytest.approx(mine.backward_j)
+        assert n.backward_row_training_j == pytest.approx(mine.backward_row_j)
+        assert n.forward_backward_training_j == pytest.approx(n.forward_j + mine.backward_j)
+        assert n.backward_j > n.backward_training_j
+    rescaled = with_sram_scale(nets, 4.0)
+    by_parts = rescaled.forward_j + rescaled.backward_training_j + rescaled.update_j
+    assert np.allclose(rescaled.dynamic_training_j, by_parts)
+
+
+def test_row_stream_cost_is_the_golden_models_for_a_mask_of_the_step_s_errors(cfg):
+    table = _table_with_rows(["pb_bmp"])
+    rng = np.random.default_rng(4)
+    enc = encode_fc("pb_bmp", _weights(rng, (40, 30), 2), 2, memory_params(cfg))
+    from spikemem.network_energy import event_sample
+
+    e = layer_energy(
+        table, "fc", "pb_bmp", 2, enc, {"backward_row": 10.0}, 50, np.random.default_rng(9), errors_per_step=6.0
+    )
+    sample = event_sample(enc, "backward_row", np.random.default_rng(9), mask_size=6.0)
+    assert sample["features"].shape[0] == 4  # SAMPLES["backward_row"]
+    assert (sample["features"][:, 0] <= 40 * 6).all()  # synapses: at most the mask's columns in every row
+    means = sample["features"].mean(axis=0)
+    row = table[(table.operation == "backward_row")].iloc[0]
+    x = [1.0, *means[:4]]
+    by_hand = 10.0 * (np.dot([row[c] for c in COEFFICIENTS], x) + np.dot([10e-12, 12e-12], means[4:]))
+    assert e["backward_row_j"] == pytest.approx(by_hand, rel=1e-12)
+    # No row-stream count: that mode is not priced (NaN) and the column walk is used.
+    col = layer_energy(table, "fc", "pb_bmp", 2, enc, {"backward": 10.0}, 50, np.random.default_rng(9))
+    assert np.isnan(col["backward_row_j"]) and col["backward_mode"] == "column"

@@ -11,17 +11,21 @@ from spikemem.synth.clock_gating import gating_table
 
 
 def test_layer_comparison_finds_where_each_encoding_stops_being_cheapest(tmp_path):
-    # Crossbar costs 10 at every density; PB-BMP 20 x density; PB-CSR 40 x density.
+    # Column walks: Crossbar costs 10 at every density; PB-BMP 20 x density; PB-CSR 40 x density.
+    # Row streams: PB-BMP costs 5 at every density, the others as above. Forward costs 1.
     rows = []
     for d in (0.1, 0.25, 0.5, 0.75, 1.0):
-        for enc, e in (("crossbar", 10.0), ("pb_bmp", 20.0 * d), ("pb_csr", 40.0 * d)):
+        for enc, e, r in (("crossbar", 10.0, 10.0), ("pb_bmp", 20.0 * d, 5.0), ("pb_csr", 40.0 * d, 40.0 * d)):
             rows.append(
                 {
                     "sweep": "density",
                     "weight_bits": 8,
                     "density": d,
                     "encoding": enc,
-                    "forward_backward_j": e,
+                    "forward_j": 1.0,
+                    "backward_j": e,
+                    "backward_column_j": e,
+                    "backward_row_j": r,
                     "payload_bits": 100,
                     "metadata_bits": 1,
                 }
@@ -32,9 +36,13 @@ def test_layer_comparison_finds_where_each_encoding_stops_being_cheapest(tmp_pat
     assert list(layers.cheapest) == ["PB-BMP", "PB-BMP", "Crossbar", "Crossbar", "Crossbar"]
     bmp = ranges.set_index("encoding").loc["PB-BMP"]
     assert bmp["cheapest up to density"] == 0.25 and bmp["stops being cheapest above"] == 0.5
-    assert bmp["dense ratio to Crossbar"] == pytest.approx(2.0)
+    assert bmp["dense ratio to Crossbar"] == pytest.approx(21.0 / 11.0)
     assert pd.isna(ranges.set_index("encoding").loc["PB-CSR", "cheapest from density"])
-    assert layers["PB-CSR / Crossbar"].iloc[-1] == pytest.approx(4.0)
+    assert layers["PB-CSR / Crossbar"].iloc[-1] == pytest.approx(41.0 / 11.0)
+    assert layer_comparison(path, "column")[0].equals(layers)
+    by_rows, by_rows_ranges = layer_comparison(path, "row")
+    assert list(by_rows.cheapest) == ["PB-CSR", "PB-BMP", "PB-BMP", "PB-BMP", "PB-BMP"]
+    assert by_rows_ranges.set_index("encoding").loc["PB-BMP", "dense ratio to Crossbar"] == pytest.approx(6.0 / 11.0)
 
 
 def _char(name, idle, logic_per_window, cycles):

@@ -221,7 +221,8 @@ def test_small_configuration_end_to_end(small_run, root, tmp_path):
     table = pd.read_csv(results / "golden/storage_bits.csv")
     assert set(table.encoding) == set(encodings["fc"]) | set(encodings["conv"]) == set(REGISTRY)
     energy = pd.read_csv(results / "energy/energy_table.csv")
-    assert set(energy.operation) == {"forward", "backward", "update"}
+    assert set(energy.operation) == {"forward", "backward", "update", "backward_row"}
+    assert set(energy[energy.operation == "backward_row"].encoding) == set(encodings["fc"])
     assert (energy.flow_level == "synthesis").all() or (energy.flow_level == "placed_and_routed").all()
     networks = pd.read_csv(results / "energy/network_energy.csv")
     gating = pd.read_csv(results / "synth/clock_gating.csv")
@@ -232,8 +233,16 @@ def test_small_configuration_end_to_end(small_run, root, tmp_path):
     assert variants.variant_memory.str.contains("16-bit words").all() and (variants.variant_dynamic_pj > 0).all()
     assert (networks.dynamic_j > 0).all() and set(networks.encoding) == set(encodings["fc"])
     # Dynamic energy is the sum of its logic and SRAM parts; leakage sits beside it.
-    for op in ("forward", "backward", "update"):
+    for op in ("forward", "backward", "backward_column", "backward_row", "update"):
         assert np.allclose(networks[f"{op}_j"], networks[f"{op}_logic_j"] + networks[f"{op}_sram_j"], rtol=1e-4)
+    # Both backward modes priced for every network; the configured "best" takes the cheaper per layer,
+    # and the training scope leaves out the first layer's backward pass.
+    assert (networks.backward_column_j > 0).all() and (networks.backward_row_j > 0).all()
+    layers = pd.read_csv(results / "energy/network_layers.csv")
+    assert set(layers.backward_mode) <= {"column", "row"}
+    assert np.allclose(layers.backward_j, layers[["backward_column_j", "backward_row_j"]].min(axis=1), rtol=1e-9)
+    assert (networks.backward_training_j < networks.backward_j).all()
+    assert set(networks.freeze_structure.astype(str)) == {"True", "False"}
     assert (networks.leakage_real_time_j > 0).all() and (networks.leakage_throughput_j > 0).all()
     # One FC size here: nothing to hold out, but both error columns are there.
     assert (energy.e_sram_read_word_j > 0).all() and {"heldout_max_error", "heldout_max_error_logic"} <= set(energy)
@@ -244,6 +253,10 @@ def test_small_configuration_end_to_end(small_run, root, tmp_path):
     assert len(claims) == len(load_paper_claims()) and claims.our_value.notna().all() and (claims.status == "ok").all()
     assert {"retention_degradation", "retention_degradation_adaptive"} <= set(claims.id)
     assert claims.ours_real_time.notna().all() and claims.ours_throughput.notna().all()
+    ratio = claims.set_index("id").loc["bitmap_efficiency"]
+    for mode in ("configured", "column", "row"):
+        for scope in ("paper", "training"):
+            assert ratio[f"ours_backward_{mode}_{scope}"] > 0
     sens = pd.read_csv(results / "report/sram_sensitivity.csv")
     assert set(sens.sram_scale.dropna()) == {0.25, 0.5, 1.0, 2.0, 4.0, 8.0} and (sens.status == "ok").all()
     # Every heavy rule left a Snakemake benchmark file; the resource benchmark reads them.
@@ -319,7 +332,7 @@ def test_small_run_characterizes_each_encoding_at_gate_level(small_run, encoding
     cyc = r["cycle_energy"]
     assert 0 < cyc["idle_logic_j"] < min(a["logic_j"] for a in cyc["active"].values())
     table = build_table([r], {})
-    assert set(table.operation) == {"forward", "backward", "update"}
+    assert set(table.operation) == set(REGISTRY[encoding].operations)
     assert (table[list(COEFFICIENTS)] >= 0).all().all()
 
 

@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
 
+from ..encodings import OPERATIONS
+
 # lookups: the fields (weights, entries, pointers, bitmap words) the controller steps through, read
 # from memory or from its one-word buffer; they carry the per-position cost that word reads miss.
 FEATURES = ("events", "synapses", "word_reads", "word_writes", "lookups")
@@ -53,7 +55,10 @@ SCHEMA = {
         "layer": {"enum": ["fc", "conv"]},
         "encoding": {"type": "string"},
         "weight_bits": {"type": "integer", "minimum": 2, "maximum": 12},
-        "operation": {"enum": ["forward", "backward", "update"]},
+        "operation": {
+            "enum": ["forward", "backward", "update", "backward_row"],
+            "description": "backward: a column walk per non-zero error; backward_row: a row stream per time step",
+        },
         "e_event_j": {"type": "number", "minimum": 0, "description": "logic: fixed energy per event (J)"},
         "e_synapse_j": {
             "type": "number",
@@ -281,7 +286,7 @@ def build_table(characterizations: list[dict], golden: dict[str, dict], validati
         largest = chars[-1]
         heldout = chars[-1] if len(chars) > 1 else None
         fitted = chars[:-1] if heldout else chars
-        for op in ("forward", "backward", "update"):
+        for op in OPERATIONS:
             windows = _op_windows(chars, op)
             if not windows:
                 continue

@@ -211,7 +211,7 @@ def apply_variant(cfg: Mapping, variant: str | None) -> dict:
         return {**cfg, "clock_gating": {**cfg["clock_gating"], "registers": False, "sram": False}}
     for v in cfg["memory_variants"]:
         if variant == f"mem_{v['name']}":
-            memory = {k: v[k] for k in ("word_bits", "sram_macro", "flop_threshold_bits")}
+            memory = {k: v[k] for k in ("word_bits", "sram_macro", "flop_threshold_bits", "bus_isolation")}
             return {**cfg, "memory": memory}
     known = ["ungated", *(f"mem_{v['name']}" for v in cfg["memory_variants"])]
     raise ConfigError(f"unknown design variant {variant!r}; known: {', '.join(known)}")
@@ -275,8 +275,17 @@ class Design:
 
 
 def designs(cfg: Mapping) -> list[Design]:
-    """Every design the configuration characterizes, in a stable order: the fitted designs, then
-    the validation designs (:func:`validation_designs`)."""
+    """Every design the configuration characterizes, in a stable order: the fitted designs
+    (:func:`fitted_designs`), then the validation designs (:func:`validation_designs`), then the
+    macro sweep's (:func:`macro_sweep_designs`)."""
+    out = fitted_designs(cfg)
+    out += [d for d in validation_designs(cfg) if d not in out]
+    return out + [d for d in macro_sweep_designs(cfg) if d not in out]
+
+
+def fitted_designs(cfg: Mapping) -> list[Design]:
+    """The designs the energy model is fitted on: every encoding at every characterized size,
+    geometry and width."""
     ch = cfg["characterization"]
     out = []
     for enc in cfg["encodings"]["fc"]:
@@ -288,7 +297,31 @@ def designs(cfg: Mapping) -> list[Design]:
             g = ConvGeometry(**geom)
             for wb in ch["weight_bits"]:
                 out.append(Design(enc, "conv", wb, g.n_pre, g.n_post, g))
-    return out + [d for d in validation_designs(cfg) if d not in out]
+    return out
+
+
+def macro_sweep_designs(cfg: Mapping) -> list[Design]:
+    """The macro sweep (``characterization.macro_sweep``): one encoding at one width over layer sizes
+    whose memories span 1 to hundreds of SRAM macros, to measure how the logic energy per access
+    grows with the macros a bus reaches (docs/energy.md). Never fitted on."""
+    sweep = cfg["characterization"].get("macro_sweep") or {}
+    return [
+        Design(sweep["encoding"], "fc", sweep["weight_bits"], n_pre, n_post)
+        for n_pre, n_post in sweep.get("fc_sizes", [])
+    ]
+
+
+def design_operations(cfg: Mapping, design: Design) -> tuple[str, ...]:
+    """The operations a design is verified and characterized with: its encoding's, or, for a design
+    only the macro sweep builds, the sweep's ``operations`` (a row stream of a 400 x 400 layer is
+    tens of thousands of cycles per event, and the sweep measures cost per access)."""
+    ops = REGISTRY[design.encoding].operations
+    if design in fitted_designs(cfg) or design in validation_designs(cfg):
+        return ops
+    if design in macro_sweep_designs(cfg):
+        wanted = cfg["characterization"]["macro_sweep"]["operations"]
+        return tuple(op for op in ops if op in wanted)
+    return ops
 
 
 def validation_designs(cfg: Mapping) -> list[Design]:
@@ -306,8 +339,12 @@ def validation_designs(cfg: Mapping) -> list[Design]:
 def characterization_events(cfg: Mapping, design: Design) -> int:
     """Random events per operation and density of a design's gate-level characterization."""
     ch = cfg["characterization"]
+    if design in fitted_designs(cfg):
+        return ch["events_per_operation"]
     if design in validation_designs(cfg):
         return ch["validation"]["events_per_operation"]
+    if design in macro_sweep_designs(cfg):
+        return ch["macro_sweep"]["events_per_operation"]
     return ch["events_per_operation"]
 
 

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .config import Design
+from .config import Design, design_operations
 from .encodings import Encoding
-from .workloads import build, design_operations, memory_params, random_events, random_weights, rng_for
+from .workloads import build, memory_params, random_events, random_weights, rng_for
 
 LOOKUPS = "lookups"  # the per-event count of fields examined, beside "<memory>.R|W" access counts
 
@@ -75,7 +75,7 @@ def golden_summary(cfg: Mapping, design: Design, events_per_operation: int | Non
         self_check(enc, dense, rng)
         image = enc.image.summary()  # before the update events modify the words
         ops = {}
-        for op in design_operations(design):
+        for op in design_operations(cfg, design):
             events = random_events(enc, op, n_events, rng)
             outputs, counts = run_events(enc, op, events)
             total = sum(counts, Counter())

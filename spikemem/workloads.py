@@ -8,16 +8,11 @@ from collections.abc import Mapping
 import numpy as np
 
 from .config import Design
-from .encodings import OPERATIONS, Encoding, MemoryParams, encode_conv, encode_fc, get_encoding
+from .encodings import OPERATIONS, Encoding, MemoryParams, encode_conv, encode_fc
 from .encodings.bitfields import weight_range
 from .pdk import load_pdk_config
 
-__all__ = ["OPERATIONS", "build", "design_operations", "memory_params", "random_events", "random_weights", "rng_for"]
-
-
-def design_operations(design: Design) -> tuple[str, ...]:
-    """The operations a design's controller performs (its encoding's)."""
-    return get_encoding(design.encoding).operations
+__all__ = ["OPERATIONS", "build", "memory_params", "random_events", "random_weights", "rng_for"]
 
 
 def rng_for(cfg: Mapping, *parts: object) -> np.random.Generator:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import re
 
+import numpy as np
 import pytest
 import yaml
 
@@ -107,7 +108,9 @@ def test_design_variants(root):
         "word_bits": 16,
         "sram_macro": "sky130_sram_1kbyte_1rw1r_8x1024_8",
         "flop_threshold_bits": 0,
+        "bus_isolation": True,
     }
+    assert apply_variant(cfg, "mem_broadcast")["memory"]["bus_isolation"] is False
     assert cfg["memory"]["word_bits"] == 32  # the configuration itself is untouched
     with pytest.raises(ConfigError, match="unknown design variant"):
         apply_variant(cfg, "mem_nothing")
@@ -155,3 +158,32 @@ def test_validation_designs_are_characterized_with_their_own_event_count(root):
     assert set(big) <= set(designs(cfg))
     assert characterization_events(cfg, big[0]) == cfg["characterization"]["validation"]["events_per_operation"]
     assert characterization_events(cfg, designs(cfg)[0]) == cfg["characterization"]["events_per_operation"]
+
+
+def test_macro_sweep_designs_are_built_but_never_fitted(root):
+    from spikemem.config import (
+        characterization_events,
+        design_operations,
+        designs,
+        fitted_designs,
+        macro_sweep_designs,
+    )
+    from spikemem.encodings import encode_fc
+    from spikemem.workloads import memory_params
+
+    cfg = load_config(root / "config/config.yaml")
+    sweep = macro_sweep_designs(cfg)
+    assert set(sweep) <= set(designs(cfg)) and len(set(designs(cfg))) == len(designs(cfg))
+    # The sweep spans one macro to more than 150; its sizes that are fitted sizes anyway stay fitted.
+    macros = [encode_fc(d.encoding, np.ones((d.n_pre, d.n_post), dtype=np.int64), d.weight_bits, memory_params(cfg))
+              .image.macro_count for d in sweep]  # fmt: skip
+    assert macros[0] == 1 and macros[-1] >= 150 and macros == sorted(macros)
+    only_sweep = [d for d in sweep if d not in fitted_designs(cfg)]
+    assert only_sweep and sweep[0] in fitted_designs(cfg)
+    for d in only_sweep:
+        assert design_operations(cfg, d) == tuple(cfg["characterization"]["macro_sweep"]["operations"])
+        assert characterization_events(cfg, d) == cfg["characterization"]["macro_sweep"]["events_per_operation"]
+    assert "backward_row" in design_operations(cfg, sweep[0])
+    # Every sweep design is also built without bus isolation, as a memory variant.
+    broadcast = next(v for v in cfg["memory_variants"] if not v["bus_isolation"])
+    assert set(broadcast["designs"]) == {d.name for d in sweep}

@@ -87,15 +87,19 @@ def test_broken_template_is_caught(cfg, root, tmp_path, encoding, original, brok
 
 
 @pytest.mark.parametrize(
-    "macro, size, bits",
-    [("sky130_sram_1kbyte_1rw1r_32x256_8", (40, 64), 8), ("sky130_sram_1kbyte_1rw1r_8x1024_8", (16, 24), 4)],
+    "macro, size, bits, isolated",
+    [
+        ("sky130_sram_1kbyte_1rw1r_32x256_8", (40, 64), 8, True),
+        ("sky130_sram_1kbyte_1rw1r_32x256_8", (40, 64), 8, False),
+        ("sky130_sram_1kbyte_1rw1r_8x1024_8", (16, 24), 4, True),
+    ],
 )
-def test_macro_banks_and_lanes(cfg, tmp_path, macro, size, bits):
+def test_macro_banks_and_lanes(cfg, tmp_path, macro, size, bits, isolated):
     """Several macros deep (40 rows x 8 words = 320 words > 256) and several macros wide (32-bit
-    words on 8-bit macros) both agree with the golden model."""
+    words on 8-bit macros) both agree with the golden model, with and without bus isolation."""
     small = {
         **cfg,
-        "memory": {**cfg["memory"], "sram_macro": macro, "flop_threshold_bits": 0},
+        "memory": {**cfg["memory"], "sram_macro": macro, "flop_threshold_bits": 0, "bus_isolation": isolated},
         "encodings": {"fc": ["crossbar", "pb_bmp"], "conv": []},
         "characterization": {**cfg["characterization"], "fc_sizes": [list(size)], "weight_bits": [bits]},
         "verification": {**cfg["verification"], "events_per_operation": 60, "simulators": ["icarus"]},
@@ -105,5 +109,7 @@ def test_macro_banks_and_lanes(cfg, tmp_path, macro, size, bits):
         mems = manifest["parameters"]["memories"]
         assert all(m["implementation"] == "sram" for m in mems)
         assert any(m["banks"] > 1 or m["lanes"] > 1 for m in mems)
+        text = "".join(p.read_text() for p in (tmp_path / design.name / "rtl").glob("*_mem_*.v"))
+        assert ("bank_access}}" in text) == isolated  # the banks' pins gated by their select
         report = verify_stage(small, design, tmp_path / design.name, tmp_path / f"{design.name}-w", tmp_path / "v.json")
         assert report["passed"], report["simulators"]["icarus"]["densities"][0]["first_mismatches"]

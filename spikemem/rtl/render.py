@@ -54,7 +54,8 @@ def zero_extend(signal: str, width: int, to: int) -> str:
     return f"{{{to - width}'d0, {signal}}}"
 
 
-def _memory_context(mem, macro, word_bits: int) -> dict:
+def _memory_context(mem, macro, word_bits: int, isolated: bool = True) -> dict:
+    """The memory wrapper's parameters; ``isolated``: the bus design of ``memory.bus_isolation``."""
     addr_bits = bits_for(mem.depth)
     ctx = {
         "name": mem.name,
@@ -79,7 +80,8 @@ def _memory_context(mem, macro, word_bits: int) -> dict:
             padded=lanes * macro.word_bits > word_bits,
             lane_wdata_expr=zero_extend("wdata", word_bits, lanes * macro.word_bits),
             macro_addr_expr=zero_extend(f"addr[{low - 1}:0]", low, macro_addr_bits),
-            rdata_expr=f"bank_dout[{'bank_r' if banks > 1 else 0}]"
+            isolated=isolated,
+            rdata_expr=("read_or" if isolated and banks > 1 else f"bank_dout[{'bank_r' if banks > 1 else 0}]")
             + (f"[{word_bits - 1}:0]" if lanes * macro.word_bits > word_bits else ""),
         )
     return ctx
@@ -93,7 +95,8 @@ def design_context(cfg: Mapping, design: Design) -> dict:
     wb, w = design.weight_bits, params.word_bits
     _, wmax = weight_range(wb)
     delta_bits = wb + 1
-    memories = [_memory_context(m, pdk.macro(params.macro.name), w) for m in enc.image.memories.values()]
+    isolated = cfg["memory"]["bus_isolation"]
+    memories = [_memory_context(m, pdk.macro(params.macro.name), w, isolated) for m in enc.image.memories.values()]
     pre_bits, post_bits = bits_for(enc.n_pre), bits_for(enc.n_post)
     # One width for the controllers' counters and address arithmetic: wide enough for every index,
     # address and product they form.

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Design
+from ..config import Design, design_operations
 from ..golden import run_events
 from ..processes import run_tool
-from ..workloads import OPERATIONS, build, design_operations, memory_params, random_events, random_weights, rng_for
+from ..workloads import OPERATIONS, build, memory_params, random_events, random_weights, rng_for
 from .render import capacity, design_context, design_sources, simulation_models
 
 
@@ -45,7 +45,7 @@ def make_stimulus(
 ) -> Stimulus:
     """The load image, events and golden expectations of one density: ``n_per_op`` events of each
     of ``operations`` (default: every operation of the design's encoding), shuffled."""
-    operations = design_operations(design) if operations is None else operations
+    operations = design_operations(cfg, design) if operations is None else operations
     ctx = design_context(cfg, design)
     params = memory_params(cfg)
     _, max_nnz = capacity(design, params)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic_files import atomic_write_json
-from ..config import Design, characterization_events
+from ..config import Design, characterization_events, design_operations
 from ..golden import event_features
 from ..pdk import load_pdk_config, pdk_root, sha256
 from ..processes import run_tool
@@ -23,7 +23,7 @@ from ..rtl.render import design_context, design_sources, load_manifest, simulati
 from ..rtl.simulator import simulate
 from ..rtl.verify import compare, make_stimulus
 from ..tools import discover
-from ..workloads import OPERATIONS, design_operations
+from ..workloads import OPERATIONS
 from .energy_model import build_energy_model, dynamic, window_energy
 from .energy_table import FEATURES, op_means
 from .gatelevel import (
@@ -267,7 +267,7 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
     n_events = characterization_events(cfg, design)
     runs, port_toggles, port_cycles = [], Counter(), 0
     for density in cfg["characterization"]["densities"]:
-        for op in design_operations(design):
+        for op in design_operations(cfg, design):
             stim = make_stimulus(cfg, design, density, n_events, (op,), purpose="characterize")
             if not stim.events:
                 continue

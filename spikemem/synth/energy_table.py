@@ -265,16 +265,24 @@ def sram_count_mismatches(chars: list[dict], op: str) -> int | None:
     )
 
 
-def build_table(characterizations: list[dict], golden: dict[str, dict], validation: Iterable[str] = ()) -> pd.DataFrame:
+def build_table(
+    characterizations: list[dict],
+    golden: dict[str, dict],
+    validation: Iterable[str] = (),
+    excluded: Iterable[str] = (),
+) -> pd.DataFrame:
     """One row per (layer, encoding, weight bits, operation): the logic fit, the exact SRAM
     per-access energies, their held-out validation, and the hardware's leakage and latency.
 
     Designs named in ``validation`` are not fitted on: the published model of their group is
-    checked against their direct gate-level runs (``validation_*`` columns)."""
-    validation = set(validation)
+    checked against their direct gate-level runs (``validation_*`` columns). Designs named in
+    ``excluded`` (the macro sweep's) take no part in the table."""
+    validation, excluded = set(validation), set(excluded)
     groups: dict[tuple, list[dict]] = defaultdict(list)
     checks: dict[tuple, list[dict]] = defaultdict(list)
     for c in characterizations:
+        if c["design"]["name"] in excluded:
+            continue
         d = c["design"]
         key = (d["layer"], d["encoding"], d["weight_bits"])
         (checks if d["name"] in validation else groups)[key].append(c)
@@ -389,11 +397,13 @@ def write_table(table: pd.DataFrame, out_csv: Path, characterizations: list[dict
 
 def energy_table_stage(cfg: Mapping, inputs: list[str | Path], out_csv: Path) -> pd.DataFrame:
     """The energy-table stage: build, validate and write the table of the given characterizations."""
-    from ..config import design_by_name, validation_designs
+    from ..config import design_by_name, fitted_designs, macro_sweep_designs, validation_designs
 
     chars = load_characterizations(inputs)
     golden = {c["design"]["name"]: capacity_bits(cfg, design_by_name(cfg, c["design"]["name"])) for c in chars}
-    table = build_table(chars, golden, validation=[d.name for d in validation_designs(cfg)])
+    held = {*fitted_designs(cfg), *validation_designs(cfg)}
+    sweep_only = [d.name for d in macro_sweep_designs(cfg) if d not in held]
+    table = build_table(chars, golden, validation=[d.name for d in validation_designs(cfg)], excluded=sweep_only)
     write_table(table, out_csv, chars, cfg)
     return table
 

@@ -16,7 +16,7 @@ from snakemake.utils import min_version, validate
 from spikemem.code_dependencies import rule_code
 from spikemem.snn.protocols import run_names, training_sets
 from spikemem.config import price_models, validate_config, variant_designs
-from analysis.report import FIGURES as REPORT_FIGURES
+from analysis.report import figure_names
 from spikemem.workflow import (
     design_names,
     design_templates,
@@ -41,6 +41,7 @@ configfile: "config/config.yaml"
 
 # Our validator first: its messages name the offending key; then Snakemake's own, for the record.
 CFG = validate_config(config)
+REPORT_FIGURES = figure_names(CFG)
 validate(config, "config/schema.yaml")
 CONFIG_FILES = sync_config_slices(CFG)
 RESOLVED = CONFIG_FILES["hardware"]  # the hardware stages' slice

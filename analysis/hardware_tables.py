@@ -220,3 +220,46 @@ def opensta_record(characterizations: list[dict]) -> pd.DataFrame:
         "OpenSTA / ours": f"{ratio.median():.3g} ({ratio.min():.3g} to {ratio.max():.3g})" if len(ratio) else "",
     }
     return pd.DataFrame([summary])
+
+
+def macro_scaling(results: Path, cfg: dict) -> pd.DataFrame:
+    """The macro sweep (``characterization.macro_sweep``): per design, memory bus and operation, the
+    controller's logic energy per word access and per event, and an idle cycle's logic energy,
+    against the SRAM macros of the design: with the configured bus and with each memory variant of
+    the same design (e.g. without bus isolation). Empty where no sweep is configured."""
+    import json
+
+    from spikemem.config import macro_sweep_designs
+
+    variants = {f"mem_{v['name']}": v for v in cfg.get("memory_variants", [])}
+    rows = []
+    for design in macro_sweep_designs(cfg):
+        sources = [("", cfg["memory"].get("bus_isolation", True))]
+        sources += [(f"-{name}", v.get("bus_isolation", True)) for name, v in variants.items()
+                    if design.name in v["designs"]]  # fmt: skip
+        for suffix, isolated in sources:
+            path = results / f"synth{suffix}" / design.name / "characterization.json"
+            if not path.exists():
+                continue
+            c = json.loads(path.read_text())
+            macros = int(sum(c["synthesis"]["macros"].values()))
+            for run_op in sorted({r["operation"] for r in c["runs"]}):
+                windows = [w for r in c["runs"] if r["operation"] == run_op for w in r["windows"]]
+                logic = sum(w["internal_j"] + w["switching_j"] for w in windows)
+                accesses = sum(w["word_reads"] + w["word_writes"] for w in windows)
+                events = sum(w["events"] for w in windows)
+                rows.append(
+                    {
+                        "design": design.name,
+                        "variant": suffix.lstrip("-") or "configured",
+                        "bus": "isolated" if isolated else "broadcast",
+                        "macros": macros,
+                        "operation": run_op,
+                        "logic_pj_per_access": 1e12 * logic / accesses if accesses else float("nan"),
+                        "logic_pj_per_event": 1e12 * logic / events if events else float("nan"),
+                        "idle_cycle_pj": 1e12 * c["cycle_energy"]["idle_logic_j"],
+                        "stdcell_area_um2": c["synthesis"]["stdcell_area_um2"],
+                        "worst_slack_ns": c["timing"]["worst_slack_ns"],
+                    }
+                )
+    return pd.DataFrame(rows)

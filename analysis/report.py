@@ -25,7 +25,16 @@ FIGURES = (
     "training_adaptive_2bit",
     "training_adaptive_5bit",
     "hardware_per_encoding",
+    "macro_scaling",
 )
+
+
+def figure_names(cfg: dict) -> list[str]:
+    """The figures the report of ``cfg`` makes: every one of :data:`FIGURES`, the macro sweep's only
+    where one is configured."""
+    sweep = (cfg.get("characterization", {}).get("macro_sweep") or {}).get("fc_sizes")
+    return [f for f in FIGURES if f != "macro_scaling" or sweep]
+
 
 # Headless Chromium as this workplace runs it (no background networking: the network is closed).
 CHROMIUM_FLAGS = (
@@ -64,6 +73,39 @@ def claims(results: Path):
     return claims_table(results)
 
 
+# The panels of the energy-versus-width figures: forward and the backward pass in each mode.
+PER_BITS_PANELS = (
+    ("forward", "forward pass"),
+    ("backward_column", "backward, column walks"),
+    ("backward_row", "backward, row stream"),
+)
+
+
+def macro_scaling_figure(sweep, figdir: Path, captions: dict[str, str]) -> None:
+    """Logic energy per word access against the SRAM macros of the design, per operation, with the
+    configured memory bus and without bus isolation (the macro sweep)."""
+    if sweep.empty:
+        return
+    plt = _plt()
+    ops = sorted(set(sweep.operation))
+    fig, axes = plt.subplots(1, len(ops), figsize=(4.5 * len(ops), 4), squeeze=False)
+    for ax, op in zip(axes[0], ops, strict=True):
+        for bus, g in sweep[sweep.operation == op].groupby("bus"):
+            g = g.sort_values("macros")
+            ax.plot(g.macros, g.logic_pj_per_access, marker="o", ls="-" if bus == "isolated" else "--", label=bus)
+        ax.set(xlabel="SRAM macros of the design", ylabel="logic energy per word access (pJ)", title=op)
+        ax.set_xscale("log")
+        ax.legend(fontsize=8)
+    _save(fig, figdir / "macro_scaling.png")
+    design = sweep.design.iloc[0].split("-")
+    captions["macro_scaling"] = (
+        f"The controller's logic energy per memory word accessed against the SRAM macros its memories span "
+        f"({design[0]}, {design[-1][1:]}-bit weights, gate level): the memory bus with operand isolation, "
+        "hierarchical clock gating and a one-hot read multiplexer (isolated) against every macro's pins on the "
+        "shared bus (broadcast). SRAM access energy is not included."
+    )
+
+
 def figures(results: Path, figdir: Path) -> dict[str, str]:
     """Every figure of the report, and a caption for each."""
     import numpy as np
@@ -75,11 +117,14 @@ def figures(results: Path, figdir: Path) -> dict[str, str]:
     conv = pd.read_csv(results / "energy/conv_sweep.csv")
 
     def per_bits(df, title, path, key):
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-        for ax, op in zip(axes, ("forward", "backward"), strict=True):
+        # Forward, and the backward pass both ways: column walks and row streams (docs/energy.md).
+        panels = [(op, name) for op, name in PER_BITS_PANELS if f"{op}_j" in df]
+        fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4))
+        for ax, (op, name) in zip(axes, panels, strict=True):
             for enc, g in df.groupby("encoding"):
-                ax.plot(g.weight_bits, g[f"{op}_j"] * 1e9, marker="o", label=PAPER_LABELS.get(enc, enc))
-            ax.set(xlabel="weight bits", ylabel=f"{op} pass energy (nJ)", title=f"{title}: {op}")
+                if g[f"{op}_j"].notna().any():
+                    ax.plot(g.weight_bits, g[f"{op}_j"] * 1e9, marker="o", label=PAPER_LABELS.get(enc, enc))
+            ax.set(xlabel="weight bits", ylabel=f"{name} energy (nJ)", title=f"{title}: {name}")
             ax.set_yscale("log")
             ax.legend(fontsize=8)
         _save(fig, figdir / f"{path}.png")
@@ -89,8 +134,9 @@ def figures(results: Path, figdir: Path) -> dict[str, str]:
         fc[fc.sweep == "weight_bits"],
         "FC 784->128, density 0.25",
         "energy_vs_bits_fc",
-        "Energy of one forward pass (every input spikes once) and one backward pass (one error per output) "
-        "of a 784->128 layer at density 0.25, per encoding.",
+        "Energy of one forward pass (every input spikes once) and one backward pass (one error per output: "
+        "128 column walks, or one row stream with every column in the mask) of a 784->128 layer at density "
+        "0.25, per encoding.",
     )
     per_bits(
         conv,
@@ -491,6 +537,7 @@ def build(results: Path, out_dir: Path) -> None:
         conv_comparison,
         gating_summary,
         layer_comparison,
+        macro_scaling,
         memory_variant_summary,
         model_validation,
         opensta_record,
@@ -557,6 +604,10 @@ def build(results: Path, out_dir: Path) -> None:
     ]
     characterizations = [json.loads(p.read_text()) for p in sorted(results.glob("synth/*/characterization.json"))]
     layers, crossovers = layer_comparison(results / "energy/fc_sweeps.csv")
+    sweep = macro_scaling(results, config)
+    macro_scaling_figure(sweep, figdir, captions)
+    if "macro_scaling" in captions:
+        images["macro_scaling"] = base64.b64encode((figdir / "macro_scaling.png").read_bytes()).decode()
     # The crossovers and dense ratios with each backward mode (row streams, column walks, configured).
     by_mode = [
         c.assign(**{"backward mode": mode})
@@ -598,6 +649,7 @@ def build(results: Path, out_dir: Path) -> None:
         layers=layers.to_html(**fmt, na_rep=""),
         crossovers=crossovers.to_html(**fmt, na_rep=""),
         crossovers_by_mode=pd.concat(by_mode).to_html(**fmt, na_rep="") if by_mode else None,
+        macro_sweep=sweep.to_html(**fmt, na_rep="") if len(sweep) else None,
         backward_modes=backward_mode_table(claim_table).to_html(**fmt, na_rep=""),
         conv=conv_comparison(results / "energy/conv_sweep.csv").to_html(**fmt, na_rep=""),
     )

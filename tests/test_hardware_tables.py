@@ -110,3 +110,40 @@ def test_opensta_comparison_is_a_record_of_the_ratio():
     ]
     out = opensta_record(chars)
     assert out["OpenSTA / ours"].iloc[0] == "1 (0.5 to 2)"
+
+
+def test_macro_scaling_reads_the_sweep_with_each_bus(tmp_path):
+    import json
+
+    from analysis.hardware_tables import macro_scaling
+
+    cfg = {
+        "memory": {"bus_isolation": True},
+        "characterization": {"macro_sweep": {"encoding": "crossbar", "weight_bits": 8, "fc_sizes": [[8, 8], [64, 64]]}},
+        "memory_variants": [{"name": "broadcast", "bus_isolation": False, "designs": ["crossbar-fc64x64-w8"]}],
+    }
+
+    def write(folder, name, macros, logic_j):
+        window = {"events": 10, "word_reads": 40, "word_writes": 0, "internal_j": logic_j, "switching_j": logic_j}
+        char = {
+            "synthesis": {"macros": {"m": macros}, "stdcell_area_um2": 1.0},
+            "runs": [{"operation": "forward", "windows": [window]}],
+            "cycle_energy": {"idle_logic_j": 1e-12},
+            "timing": {"worst_slack_ns": 2.0},
+        }
+        path = tmp_path / folder / name / "characterization.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(char))
+
+    write("synth", "crossbar-fc8x8-w8", 1, 10e-12)
+    write("synth", "crossbar-fc64x64-w8", 4, 20e-12)
+    write("synth-mem_broadcast", "crossbar-fc64x64-w8", 4, 30e-12)
+    table = macro_scaling(tmp_path, cfg).set_index(["design", "bus"])
+    assert list(table.index) == [
+        ("crossbar-fc8x8-w8", "isolated"),
+        ("crossbar-fc64x64-w8", "isolated"),
+        ("crossbar-fc64x64-w8", "broadcast"),
+    ]
+    assert table.loc[("crossbar-fc64x64-w8", "broadcast"), "logic_pj_per_access"] == pytest.approx(1.5)
+    assert table.loc[("crossbar-fc64x64-w8", "isolated"), "macros"] == 4
+    assert table.loc[("crossbar-fc8x8-w8", "isolated"), "logic_pj_per_event"] == pytest.approx(2.0)

@@ -243,6 +243,12 @@ def test_small_configuration_end_to_end(small_run, root, tmp_path):
     assert np.allclose(layers.backward_j, layers[["backward_column_j", "backward_row_j"]].min(axis=1), rtol=1e-9)
     assert (networks.backward_training_j < networks.backward_j).all()
     assert set(networks.freeze_structure.astype(str)) == {"True", "False"}
+    # The macro sweep: characterized with both memory buses, never fitted on.
+    from analysis.hardware_tables import macro_scaling
+
+    sweep = macro_scaling(results, load_config(small_run / "config/test_small.yaml"))
+    assert set(sweep.bus) == {"isolated", "broadcast"} and sweep.macros.max() > 1
+    assert not energy.fit_designs.str.contains("fc48x48").any()
     assert (networks.leakage_real_time_j > 0).all() and (networks.leakage_throughput_j > 0).all()
     # One FC size here: nothing to hold out, but both error columns are there.
     assert (energy.e_sram_read_word_j > 0).all() and {"heldout_max_error", "heldout_max_error_logic"} <= set(energy)

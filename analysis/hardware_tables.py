@@ -132,7 +132,8 @@ def layer_comparison(fc_sweeps: Path, mode: str = "configured") -> tuple[pd.Data
 
 def conv_comparison(conv_sweep: Path) -> pd.DataFrame:
     """The 1x28x28 -> 32, 3x3 layer: backward + update and forward + backward dynamic energy of each
-    encoding relative to PB-CSR's, per weight width."""
+    encoding relative to PB-CSR's, per weight width, the backward pass as configured (its mode named)
+    and with column walks and row streams apart."""
     df = pd.read_csv(conv_sweep)
     df = df.assign(backward_update_j=df.backward_j + df.update_j)
     rows = []
@@ -143,8 +144,11 @@ def conv_comparison(conv_sweep: Path) -> pd.DataFrame:
                 "weight bits": wb,
                 "encoding": _label(r.encoding),
                 "energy rows": r.table_rows,
+                "backward mode": r.get("backward_mode", "column"),
                 "backward + update (J)": r.backward_update_j,
                 "forward + backward (J)": r.forward_backward_j,
+                "backward, column walks (J)": r.get("backward_column_j", r.backward_j),
+                "backward, row stream (J)": r.get("backward_row_j", float("nan")),
                 "bits": r.payload_bits + r.metadata_bits,
             }
             if not base.empty:

@@ -30,6 +30,8 @@ def run_events(enc: Encoding, operation: str, events: list[tuple[int, ...]], row
             outputs.append(enc.backward_event(ev[0], mem))
         elif operation == "backward_row":
             outputs.append(enc.backward_row_event(frozenset(ev), mem, rows))
+        elif operation == "update_row":  # (pre, (post, delta), (post, delta), ...)
+            outputs.append(enc.update_row_event(ev[0], dict(ev[1:]), mem))
         else:
             outputs.append(enc.update_event(*ev, mem))
         counts = Counter(f"{a.memory}.{a.op}" for a in mem.trace[start:])
@@ -42,8 +44,14 @@ def event_features(operation: str, output, counts: Mapping[str, int]) -> dict[st
     """The energy model's per-event features (energy_table.FEATURES but events) of one event, from
     its golden output and its :func:`run_events` counts: synapses streamed (an update: 1 if it found
     its synapse), word reads, word writes and lookups."""
+    if operation == "update":
+        synapses = int(bool(output))
+    elif operation == "update_row":
+        synapses = int(output)  # the synapses the row pass updated
+    else:
+        synapses = len(output)
     return {
-        "synapses": int(bool(output)) if operation == "update" else len(output),
+        "synapses": synapses,
         "word_reads": sum(v for k, v in counts.items() if k.endswith(".R")),
         "word_writes": sum(v for k, v in counts.items() if k.endswith(".W")),
         "lookups": counts[LOOKUPS],

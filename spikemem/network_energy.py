@@ -56,8 +56,15 @@ BACKWARD_NAMES = ("backward", "backward_column", "backward_row")  # chosen, colu
 PRICED_TERMS = ("j", "logic_j", "sram_j", "cycles", "leakage_throughput_j")
 # What the configuration's backward_mode may say: a mode, or the cheaper of the two per layer.
 BACKWARD_CHOICES = ("column", "row", "best")
+# The two ways to apply a training iteration's weight changes: a read-modify-write per synapse (the
+# energy table's "update") or one pass over each row with a change, each changed word read and
+# written back once ("update_row"; priced with the update controller's coefficients, see
+# layer_energy). update_mode picks one or the cheaper per layer.
+UPDATE_MODES = {"synapse": "update", "row": "update_row"}
+UPDATE_NAMES = ("update", "update_synapse", "update_row")  # chosen, per synapse, row pass
+UPDATE_CHOICES = ("synapse", "row", "best")
 # Sampled events per operation where not every event is run.
-SAMPLES = {"forward": 48, "backward": 16, "update": 96, "backward_row": 4}
+SAMPLES = {"forward": 48, "backward": 16, "update": 96, "backward_row": 4, "update_row": 48}
 # Every possible event is run (exact means) when the events' synapse positions (forward, backward:
 # events x the row or column walked; update: the stored synapses) stay under these: a 784 x 128 or
 # 700 x 400 forward pass is exact; column walks of such layers are sampled (PB-CSR's binary
@@ -100,7 +107,12 @@ def sram_memories(enc: Encoding) -> set[str]:
 
 
 def event_sample(
-    enc: Encoding, op: str, rng: np.random.Generator, samples: int | None = None, mask_size: float | None = None
+    enc: Encoding,
+    op: str,
+    rng: np.random.Generator,
+    samples: int | None = None,
+    mask_size: float | None = None,
+    changes_per_row: float | None = None,
 ) -> dict:
     """Per-event costs of ``op`` on ``enc``: every possible event where that is cheap (``exact``),
     else ``samples`` (default :data:`SAMPLES`) drawn uniformly. ``features`` is events x
@@ -109,9 +121,19 @@ def event_sample(
     A row-stream event (``backward_row``) carries an error mask of ``mask_size`` postsynaptic neurons
     (default all; rounded, at least 1), drawn uniformly; on layers of more than
     :data:`ROW_BLOCK_POSITIONS` synapse positions its costs are those of a random block of rows,
-    scaled to every row."""
+    scaled to every row. A row-pass update (``update_row``) changes ``changes_per_row`` (default 1;
+    at most the row's stored synapses) synapses of a row drawn uniformly over the rows that store any."""
     rows, scale = None, 1.0
-    if op == "backward_row":
+    if op == "update_row":
+        mask = enc.connectivity()
+        stored_rows = np.flatnonzero(mask.any(axis=1))
+        exact = False
+        events = []
+        for i in rng.choice(stored_rows, samples or SAMPLES[op]) if len(stored_rows) else []:
+            cols = np.flatnonzero(mask[i])
+            k = int(min(len(cols), max(1, round(changes_per_row or 1))))
+            events.append((int(i), *((int(j), 0) for j in sorted(rng.choice(cols, k, replace=False)))))
+    elif op == "backward_row":
         k = enc.n_post if mask_size is None else int(min(enc.n_post, max(1, round(mask_size))))
         if enc.n_pre * enc.n_post > ROW_BLOCK_POSITIONS:
             block = max(1, ROW_BLOCK_POSITIONS // enc.n_post)
@@ -203,6 +225,8 @@ def layer_energy(
     samples: dict | None = None,
     backward_mode: str = "best",
     errors_per_step: float | None = None,
+    update_mode: str = "best",
+    changes_per_row: float | None = None,
 ) -> dict:
     """Energy terms of one layer for the given events per operation.
 
@@ -212,6 +236,11 @@ def layer_energy(
     table has rows for both and the layer's ``backward`` is the one ``backward_mode`` names
     (``column``, ``row``, or ``best``: the cheaper dynamic energy); ``backward_mode`` in the result
     names the mode used (``column`` where the encoding cannot stream rows or the row count is absent).
+    Likewise the update: per synapse (``update``: synapse updates) or one pass per changed row
+    (``update_row``: rows with a change, ``changes_per_row`` changes each), ``update_mode`` choosing
+    (``synapse``, ``row``, ``best``). No row-pass controller is synthesized: its golden-model counts
+    are priced with the per-synapse update's energy-table row (per event, synapse, word read and
+    written, lookup; SRAM exact), a model stated in ``update_row_source``.
 
     ``samples`` (op -> :func:`event_sample`), filled here where missing, lets several pricings of
     the same layer (training and inference) share one set of golden-model events.
@@ -228,21 +257,28 @@ def layer_energy(
     """
     if backward_mode not in BACKWARD_CHOICES:
         raise ValueError(f"backward_mode {backward_mode!r} is not one of {', '.join(BACKWARD_CHOICES)}")
+    if update_mode not in UPDATE_CHOICES:
+        raise ValueError(f"update_mode {update_mode!r} is not one of {', '.join(UPDATE_CHOICES)}")
     power = leakage_power(table, layer_type, encoding, wb, enc)
     hz = clock_mhz * 1e6
     if samples is None:
         samples = {}
     priced: dict[str, dict] = {}  # table operation -> its terms, flags and sources
-    for op in ("forward", "backward", "backward_row", "update"):
-        # No row-stream count (a caller that has none) leaves that mode unpriced, not free.
-        n = counts.get(op, math.nan if op == "backward_row" else 0.0)
+    for op in ("forward", "backward", "backward_row", "update", "update_row"):
+        # No row-mode count (a caller that has none) leaves that mode unpriced, not free.
+        row_mode = op in ("backward_row", "update_row")
+        n = counts.get(op, math.nan if row_mode else 0.0)
         t = {"logic_j": 0.0, "sram_j": 0.0, "cycles": 0.0, "ci95_rel": 0.0, "row": None}
-        if op == "backward_row" and (n is None or not np.isfinite(n) or op not in enc.operations):
+        available = "backward_row" in enc.operations  # the encodings that stream rows also pass them
+        if row_mode and (n is None or not np.isfinite(n) or not available):
             t = {k: math.nan for k in ("logic_j", "sram_j", "cycles", "ci95_rel")} | {"row": None}
         elif n > 0:
-            row = table_row(table, layer_type, encoding, wb, op)
+            row = table_row(table, layer_type, encoding, wb, "update" if op == "update_row" else op)
             if op not in samples:
-                samples[op] = event_sample(enc, op, rng, mask_size=errors_per_step if op == "backward_row" else None)
+                samples[op] = event_sample(
+                    enc, op, rng, mask_size=errors_per_step if op == "backward_row" else None,
+                    changes_per_row=changes_per_row,
+                )  # fmt: skip
             sample = samples[op]
             x = sample["features"]
             means = x.mean(axis=0) if len(x) else np.zeros(len(sample["names"]))
@@ -254,12 +290,18 @@ def layer_energy(
     if backward_mode != "column" and np.isfinite(dyn["backward_row"]):
         if backward_mode == "row" or dyn["backward_row"] < dyn["backward"]:
             mode = "row"
+    umode = "synapse"
+    if update_mode != "synapse" and np.isfinite(dyn["update_row"]):
+        if update_mode == "row" or dyn["update_row"] < dyn["update"]:
+            umode = "row"
     names = {
         "forward": "forward",
         "backward_column": "backward",
         "backward_row": "backward_row",
         "backward": BACKWARD_MODES[mode],
-        "update": "update",
+        "update_synapse": "update",
+        "update_row": "update_row",
+        "update": UPDATE_MODES[umode],
     }
     out: dict = {}
     for name, op in names.items():
@@ -271,8 +313,10 @@ def layer_energy(
         out[f"{name}_leakage_throughput_j"] = power * t["cycles"] / hz
         out[f"{name}_ci95_rel"] = t["ci95_rel"]
     out["backward_mode"] = mode
+    out["update_mode"] = umode
+    out["update_row_source"] = "golden-model counts of the row pass x the per-synapse update's table row"
     flagged, fit_designs, validation_designs = [], [], []
-    for op in ("forward", BACKWARD_MODES[mode], "update"):
+    for op in ("forward", BACKWARD_MODES[mode], UPDATE_MODES[umode]):
         row = priced[op]["row"]
         if row is None:
             continue
@@ -354,17 +398,21 @@ def network_layers(
             ev = metrics["events_per_iteration_mean"][layer]
             # Runs trained before the row-stream count existed cannot price that mode (NaN).
             steps = ev.get("backward_steps", math.nan)
+            update_rows = ev.get("update_rows", math.nan)
             counts = {
                 "forward": ev["forward_rows"],
                 "backward": ev["backward_columns"],
                 "backward_row": steps,
                 "update": update_events(ev, enc),
+                "update_row": update_rows,
             }
             per_step = ev["backward_columns"] / steps if steps and np.isfinite(steps) else None
+            per_row = counts["update"] / update_rows if update_rows and np.isfinite(update_rows) else None
             shared: dict = {}  # one set of golden-model events for training and inference
             e = layer_energy(
                 table, "fc", encoding, wb, enc, counts, cfg["clock_mhz"], rng, sram_scale, t_real, shared,
                 backward_mode=cfg["backward_mode"], errors_per_step=per_step,
+                update_mode=cfg["update_mode"], changes_per_row=per_row,
             )  # fmt: skip
             # Structure changes: what a compressed encoding re-encodes (0 where it stores every synapse,
             # and for runs that freeze the structure); priced into the update.
@@ -415,7 +463,7 @@ def network_layers(
 
 # Columns of a layer row that add up over the layers of a network.
 _SUMMED = (
-    *(f"{op}_{k}" for op in ("forward", *BACKWARD_NAMES, "update") for k in PRICED_TERMS),
+    *(f"{op}_{k}" for op in ("forward", *BACKWARD_NAMES, *UPDATE_NAMES) for k in PRICED_TERMS),
     *(f"{b}_training_{k}" for b in BACKWARD_NAMES for k in PRICED_TERMS),
     "dynamic_j",
     "forward_backward_j",
@@ -464,6 +512,7 @@ def aggregate_layers(layer_rows: list[dict]) -> list[dict]:
                 # min_count: a mode no layer could price stays NaN instead of summing to 0
                 **{c: float(g[c].sum(min_count=1)) for c in _SUMMED},
                 "backward_modes": ";".join(f"{lay}:{m}" for lay, m in zip(g.layer, g.backward_mode, strict=True)),
+                "update_modes": ";".join(f"{lay}:{m}" for lay, m in zip(g.layer, g.update_mode, strict=True)),
                 "real_time_s": float(g.real_time_s.iloc[0]),
                 "real_time_feasible": bool(g.real_time_feasible.all()),
                 "inference_real_time_feasible": bool(g.inference_real_time_feasible.all()),
@@ -543,7 +592,7 @@ def pass_energy(
     counts = {"forward": enc.n_pre, "backward": enc.n_post, "backward_row": 1, "update": update_events}
     return layer_energy(
         table, layer_type, encoding, wb, enc, counts, clock_mhz, rng, real_time_s=real_time_s,
-        backward_mode=backward_mode,
+        backward_mode=backward_mode, update_mode="synapse",
     )  # fmt: skip
 
 

@@ -419,3 +419,32 @@ def test_row_stream_pb_csr_reads_every_pointer_and_entry_word_once(name):
     assert counts["pointers.R"] == enc.image.memories["pointers"].depth
     assert counts["entries.R"] == -(-int(np.count_nonzero(w)) // enc.ent_per_word)
     assert counts.get("col_pointers.R", 0) == counts.get("col_entries.R", 0) == 0
+
+
+# --------------------------------------------------------------- row-pass update
+
+
+@SETTINGS
+@given(fc_cases(), st.sampled_from(ROW_STREAM))
+def test_row_pass_update_equals_per_synapse_updates(case, name):
+    n_pre, n_post, wb, density, word_bits, rng = case
+    w = random_matrix(rng, (n_pre, n_post), wb, density)
+    one = encode_fc(name, w, wb, params(word_bits))
+    other = encode_fc(name, w, wb, params(word_bits))
+    pre = int(rng.integers(0, n_pre))
+    posts = rng.choice(n_post, int(rng.integers(1, n_post + 1)), replace=False)
+    deltas = {int(j): int(rng.integers(-3, 4)) or 1 for j in posts}
+    (updated,), (counts,) = run_events(one, "update_row", [(pre, *deltas.items())])
+    one_by_one = other.update([(pre, j, d) for j, d in deltas.items()])
+    assert np.array_equal(one.dense(), one_by_one.values)
+    assert updated == sum(bool(other.connectivity()[pre, j]) for j in deltas)
+    # Each changed word is written back once: never more writes than synapses updated.
+    assert sum(v for k, v in counts.items() if k.endswith(".W")) <= updated
+
+
+def test_row_pass_update_writes_a_crossbar_word_once_for_all_its_changes():
+    w = np.zeros((3, 32), dtype=np.int64)
+    enc = encode_fc("crossbar", w, 4, params(threshold=0))  # 8 weights to a word
+    _, (counts,) = run_events(enc, "update_row", [(1, (0, 1), (3, 2), (7, -1), (8, 1))])
+    assert counts["weights.R"] == 2 and counts["weights.W"] == 2
+    assert list(enc.dense()[1, [0, 3, 7, 8]]) == [1, 2, -1, 1]

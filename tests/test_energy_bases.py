@@ -522,3 +522,20 @@ def test_row_stream_cost_is_the_golden_models_for_a_mask_of_the_step_s_errors(cf
     # No row-stream count: that mode is not priced (NaN) and the column walk is used.
     col = layer_energy(table, "fc", "pb_bmp", 2, enc, {"backward": 10.0}, 50, np.random.default_rng(9))
     assert np.isnan(col["backward_row_j"]) and col["backward_mode"] == "column"
+
+
+@pytest.mark.parametrize("mode", ["synapse", "row", "best"])
+def test_update_modes_price_both_and_choose_as_configured(cfg, tmp_path, mode):
+    encodings = cfg["encodings"]["fc"]
+    run, metrics = _trained_run(tmp_path, cfg)
+    for layer, rows in (("hidden", 2.0), ("output", 25.0)):
+        metrics["events_per_iteration_mean"][layer]["update_rows"] = rows
+    layers = pd.DataFrame(network_layers({**cfg, "update_mode": mode}, _table_with_rows(encodings), run, metrics))
+    assert layers.update_synapse_j.gt(0).all() and layers.update_row_j.gt(0).all()
+    for r in layers.itertuples():
+        cheaper = "row" if r.update_row_j < r.update_synapse_j else "synapse"
+        assert r.update_mode == {"synapse": "synapse", "row": "row", "best": cheaper}[mode]
+        # No re-encoding here (no structure changes): the update is the chosen mode's.
+        assert r.update_j == pytest.approx(r.update_row_j if r.update_mode == "row" else r.update_synapse_j)
+    if mode == "best":  # a few rows with many changes each favour the row pass
+        assert "row" in set(layers.update_mode)

@@ -120,6 +120,12 @@ class Encoding(ABC):
     def update_event(self, pre: int, post: int, delta: int, mem: TracedMemories) -> bool:
         """Saturating ``w[pre, post] += delta``; False (and no write) where no synapse exists."""
 
+    def update_row_event(self, pre: int, deltas: dict[int, int], mem: TracedMemories) -> int:
+        """The row-pass update: one read-modify-write pass over row ``pre`` applying the iteration's
+        accumulated ``deltas`` (post -> delta, saturating), each changed word written back once;
+        synapses the encoding does not store are skipped. Returns the synapses updated."""
+        raise EncodingError(f"{self.name} has no row-pass update")
+
     def backward_row_event(self, posts: frozenset[int], mem: TracedMemories, rows: range | None = None) -> Triples:
         """Stream every row once: the non-zero ``(pre, post, weight)`` whose ``post`` is in ``posts``
         (the error mask), rows ascending, ``post`` ascending within a row.

@@ -91,6 +91,19 @@ class Crossbar(Encoding):
                     out.append((pre, post, w))
         return out
 
+    def update_row_event(self, pre: int, deltas: dict[int, int], mem: TracedMemories) -> int:
+        by_word: dict[int, list[int]] = {}
+        for post in sorted(deltas):
+            by_word.setdefault(self._address(pre, post)[0], []).append(post)
+        for addr, posts in by_word.items():
+            word = mem.read("weights", addr)
+            for post in posts:
+                slot = self._address(pre, post)[1]
+                w = self.saturate(self._weight(word, slot) + deltas[post])
+                word = set_field(word, slot, self.weight_bits, to_field(w, self.weight_bits))
+            mem.write("weights", addr, word)
+        return len(deltas)
+
     def update_event(self, pre: int, post: int, delta: int, mem: TracedMemories) -> bool:
         addr, slot = self._address(pre, post)
         word = mem.read("weights", addr)

@@ -13,6 +13,7 @@ from .bitfields import (
     check_weights,
     fields_per_word,
     from_signed_field,
+    get_field,
     pack_fields,
     pack_rows,
     pointer_bits,
@@ -164,6 +165,30 @@ class PbBmp(Encoding):
                             out.append((pre, post, w))
                     offset += 1
         return out
+
+    def update_row_event(self, pre: int, deltas: dict[int, int], mem: TracedMemories) -> int:
+        offset = self._pointer(pre, mem)
+        targets: dict[int, int] = {}  # offset in weights -> delta, of the stored synapses changed
+        for b in range(self.bitmap_words_per_row):
+            word = self._bitmap_word(pre, b, mem)
+            while word:
+                low = word & -word
+                post = b * self.word_bits + low.bit_length() - 1
+                word ^= low
+                if post in deltas:
+                    targets[offset] = deltas[post]
+                offset += 1
+        by_word: dict[int, list[int]] = {}
+        for off in sorted(targets):
+            by_word.setdefault(off // self.w_per_word, []).append(off)
+        for addr, offsets in by_word.items():
+            word = mem.read("weights", addr)
+            for off in offsets:
+                slot, wb = off % self.w_per_word, self.weight_bits
+                w = self.saturate(from_signed_field(get_field(word, slot, wb), wb) + targets[off])
+                word = set_field(word, slot, wb, to_field(w, wb))
+            mem.write("weights", addr, word)
+        return len(targets)
 
     def update_event(self, pre: int, post: int, delta: int, mem: TracedMemories) -> bool:
         offset = self._locate(pre, post, mem)

@@ -138,6 +138,23 @@ class PbCsr(Encoding):
             lo = hi
         return out
 
+    def update_row_event(self, pre: int, deltas: dict[int, int], mem: TracedMemories) -> int:
+        lo, hi = self._pointer(pre, mem), self._pointer(pre + 1, mem)
+        updated = 0
+        for word_addr in range(lo // self.ent_per_word, (hi - 1) // self.ent_per_word + 1 if hi > lo else 0):
+            word, changed = mem.read("entries", word_addr), False
+            for slot in range(self.ent_per_word):
+                e = word_addr * self.ent_per_word + slot
+                if not lo <= e < hi:
+                    continue
+                idx, w = self._entry(e, mem)  # the word just read: a lookup, no access
+                if idx in deltas:
+                    raw = (idx << self.weight_bits) | to_field(self.saturate(w + deltas[idx]), self.weight_bits)
+                    word, changed, updated = set_field(word, slot, self.entry_bits, raw), True, updated + 1
+            if changed:
+                mem.write("entries", word_addr, word)
+        return updated
+
     def update_event(self, pre: int, post: int, delta: int, mem: TracedMemories) -> bool:
         lo, hi = self._pointer(pre, mem), self._pointer(pre + 1, mem)
         found = self._find(lo, hi, post, mem)

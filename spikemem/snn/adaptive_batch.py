@@ -126,6 +126,7 @@ class AdaptiveBatch:
                 "backward_steps": np.count_nonzero(np.any(errors[k] != 0, axis=-1).reshape(batch, -1), axis=1),
                 "updates": moved[k][0],
                 "updates_on_nonzero": moved[k][1],
+                "update_rows": moved[k][2],
                 "structure_rows": np.broadcast_to(structure[k], (batch,)),
             }
         return {"losses": losses, "output": s2, "levels": levels_used, "events": events}
@@ -163,15 +164,18 @@ class AdaptiveBatch:
         for k, g in enumerate(grads):
             moved = np.zeros(batch, np.int64)
             on_nonzero = np.zeros(batch, np.int64)
+            rows = np.zeros(batch, np.int64)
             for j in range(batch):
                 s = self.settings[self.index[j]]
                 if not self.quantized:
                     moved[j] = on_nonzero[j] = np.count_nonzero(g[j])
+                    rows[j] = np.count_nonzero(np.any(g[j] != 0, axis=1))
                     flat = [a.reshape(-1) for a in (self.weights[k][j], g[j], self.m[k][j], self.u[k][j])]
                     lif_kernels.adamax_step(*flat, rate, np.float32(b1), np.float32(b2), np.float32(1e-8))
                     continue
                 unit, uniforms = draws[k][j]
                 weight_unit = self.alphas[k][j] * sigma(s.weight_bits)
+                changed = np.zeros(g[j].shape[0], np.uint8)
                 moved[j], on_nonzero[j] = lif_kernels.wage_adamax_update(
                     self.weights[k][j].reshape(-1),
                     g[j].reshape(-1),
@@ -190,8 +194,11 @@ class AdaptiveBatch:
                     np.float32(1 - b1),
                     np.float32(b2),
                     np.float32(1e-8),
+                    changed,
+                    g[j].shape[1],
                 )
-            counts.append((moved, on_nonzero))
+                rows[j] = np.count_nonzero(changed)
+            counts.append((moved, on_nonzero, rows))
         return counts
 
 

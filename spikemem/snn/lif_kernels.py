@@ -135,12 +135,13 @@ def layer_backward(grad_spikes, above, masks, levels, bound, a, b, slope):
 
 
 @njit(cache=True, error_model="numpy")
-def fixed_step_update(weights, grads, uniforms, levels_before, gradient_step, bound):
+def fixed_step_update(weights, grads, uniforms, levels_before, gradient_step, bound, row_changed):
     """WAGE's fixed-step update of one network's layer, in place, with its event counts.
 
     ``grads`` is divided by the power of two nearest its peak and stochastically rounded (with
     ``uniforms``) to whole quanta of ``gradient_step``; the shadow ``weights`` move by them and are
-    clipped to ``bound``. Returns (updates, updates on non-zero levels before the step).
+    clipped to ``bound``. Returns (updates, updates on non-zero levels before the step), and sets
+    ``row_changed[i]`` where row ``i`` has an update.
     """
     peak = np.float32(0.0)
     for g in grads.flat:
@@ -151,12 +152,14 @@ def fixed_step_update(weights, grads, uniforms, levels_before, gradient_step, bo
         return moved, moved_nonzero
     inv = np.float32(1.0 / nearest_power_of_two(peak))
     w, g, u, lv = weights.ravel(), grads.ravel(), uniforms.ravel(), levels_before.ravel()
+    cols = weights.shape[-1]
     for j in range(w.size):
         x = abs(g[j]) * inv
         low = np.floor(x)
         steps = low + (np.float32(1.0) if u[j] < x - low else np.float32(0.0))
         if steps != 0.0:
             moved += 1
+            row_changed[j // cols] = 1
             if lv[j] != 0.0:
                 moved_nonzero += 1
             v = w[j] - np.float32(math.copysign(steps, g[j])) * gradient_step
@@ -237,6 +240,8 @@ def wage_adamax_update(
     one_minus_beta1,
     beta2,
     eps,
+    row_changed,
+    cols,
 ):
     """One network layer's WAGE gradient, Adamax step and next weight levels, in one pass over flat arrays.
 
@@ -244,8 +249,9 @@ def wage_adamax_update(
     ``grad_top`` (:func:`spikemem.snn.quant.quantize_gradients`); Adamax moves the shadow weights
     ``w`` by it; ``levels`` and ``wq`` become the levels and weights of the next forward pass
     (:func:`spikemem.snn.quant.quantize_weights`). Returns the updates, and the updates on synapses
-    whose level in this pass (``levels_before``) was non-zero: the event counts. ``grad_unit`` 0
-    stands for a zero gradient.
+    whose level in this pass (``levels_before``) was non-zero: the event counts; sets
+    ``row_changed[i]`` where row ``i`` (``cols`` to a row) has an update (every writer stores 1).
+    ``grad_unit`` 0 stands for a zero gradient.
     """
     moved = 0
     moved_nonzero = 0
@@ -261,6 +267,8 @@ def wage_adamax_update(
         nonzero = q != 0
         moved += nonzero
         moved_nonzero += nonzero & (levels_before[j] != 0)
+        if nonzero:
+            row_changed[j // cols] = 1
         mj = m[j] * beta1 + one_minus_beta1 * q
         uj = max(beta2 * u[j], abs(q))
         m[j] = mj

@@ -326,6 +326,7 @@ class PaperBatch:
                 "backward_steps": np.count_nonzero(np.any(errs != 0, axis=-1).reshape(self.batch, -1), axis=1),
                 "updates": moved[k][0],
                 "updates_on_nonzero": moved[k][1],
+                "update_rows": moved[k][2],
                 "structure_rows": np.broadcast_to(structure[k], (self.batch,)),
             }
             for k, (name, inputs, errs) in enumerate(zip(LAYERS, (x, s1_b), (t1, t2), strict=True))
@@ -335,18 +336,22 @@ class PaperBatch:
     def update(self, grads: list[np.ndarray], levels: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
         """WAGE's fixed-step update, per layer and network: the gradient over the power of two
         nearest its peak, stochastically rounded to whole quanta ``2**(1-gb)``; the shadow weights
-        move by them and are clipped. Returns per layer the counts (updates, updates on non-zero)."""
+        move by them and are clipped. Returns per layer the counts (updates, updates on non-zero,
+        rows with an update)."""
         counts = []
         bound = self.weight_bits.bound.ravel()
         for k, g in enumerate(grads):
             moved = np.zeros(self.batch, np.int64)
             on_nonzero = np.zeros(self.batch, np.int64)
+            rows = np.zeros(self.batch, np.int64)
             for b in range(self.batch):
                 u = self.grad_rngs[b].random(g[b].shape, dtype=np.float32)
                 if self.compiled:
+                    changed = np.zeros(g[b].shape[0], np.uint8)
                     moved[b], on_nonzero[b] = lif_kernels.fixed_step_update(
-                        self.weights[k][b], g[b], u, levels[k][b], self.gradient_step[b], bound[b]
+                        self.weights[k][b], g[b], u, levels[k][b], self.gradient_step[b], bound[b], changed
                     )
+                    rows[b] = np.count_nonzero(changed)
                     continue
                 peak = np.float32(np.max(np.abs(g[b])))
                 if peak == 0:
@@ -356,9 +361,10 @@ class PaperBatch:
                 steps = low + (u < (x - low))
                 moved[b] = np.count_nonzero(steps)
                 on_nonzero[b] = np.count_nonzero((steps != 0) & (levels[k][b] != 0))
+                rows[b] = np.count_nonzero(np.any(steps != 0, axis=1))
                 self.weights[k][b] -= np.copysign(steps, g[b]) * self.gradient_step[b]
                 np.clip(self.weights[k][b], -bound[b], bound[b], out=self.weights[k][b])
-            counts.append((moved, on_nonzero))
+            counts.append((moved, on_nonzero, rows))
         return counts
 
 

@@ -12,7 +12,15 @@ from .van_rossum import van_rossum_and_grad
 
 LAYERS = ("hidden", "output")
 # Per layer and training iteration: the memory events (event_counts).
-EVENT_KEYS = ("forward_rows", "backward_columns", "backward_steps", "updates", "updates_on_nonzero", "structure_rows")
+EVENT_KEYS = (
+    "forward_rows",
+    "backward_columns",
+    "backward_steps",
+    "updates",
+    "updates_on_nonzero",
+    "update_rows",
+    "structure_rows",
+)
 
 
 @dataclass(frozen=True)
@@ -174,6 +182,8 @@ def event_counts(
     * ``updates``: synapses with a non-zero (quantized) weight change (each a read-modify-write),
     * ``updates_on_nonzero``: of those, the ones on a synapse whose weight is non-zero (what a
       sparse encoding that stores only non-zero synapses can update),
+    * ``update_rows``: rows with any synapse update (each one event of the row-pass update, which
+      reads and writes back a row's changed words once per iteration),
     * ``structure_rows``: rows where a synapse that no earlier iteration had non-zero is non-zero
       now (``stored``: the synapses non-zero at some earlier iteration; 0 at the first): the rows the
       last update made a compressed encoding re-encode (:func:`inserted_rows`).
@@ -188,6 +198,7 @@ def event_counts(
             "backward_columns": int(np.count_nonzero(record["errors"][k])),
             "backward_steps": int(np.count_nonzero(np.any(record["errors"][k] != 0, axis=-1))),
             "updates": int(np.count_nonzero(nonzero_update)),
+            "update_rows": int(np.count_nonzero(np.any(nonzero_update, axis=1))),
             "updates_on_nonzero": int(np.count_nonzero(nonzero_update & (levels != 0)))
             if levels is not None
             else int(np.count_nonzero(nonzero_update)),

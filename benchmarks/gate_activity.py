@@ -9,7 +9,7 @@ check's runs, the idle window), times the build and all the runs in three set-up
 - ``icarus``: the same counting module in Icarus Verilog, the reference; its activity files must be
   byte-identical to Verilator's (the reset check's runs excepted: each simulator draws its own
   random start state);
-- ``icarus-events``: the counter the pipeline used until session 6, an ``always @(net)`` block per
+- ``icarus-events``: the counter the pipeline used before the counting module, an ``always @(net)`` block per
   net in Icarus (it also counts zero-delay glitches, so its counts differ by those): the
   "today's Icarus counting" of issue 14.
 
@@ -40,7 +40,7 @@ DEFAULT_DESIGNS = ("pb_csr-fc16x16-w4", "pb_bmp-fc32x32-w4", "pb_csr-fc32x32-w4"
 
 
 def event_counter_module(conn, macros) -> str:
-    """The counting module of sessions 1 to 5: one ``always @(net)`` counter per net."""
+    """The pipeline's earlier counter: one ``always @(net)`` counter per net."""
     order = sorted(conn.names)
     lines = [
         "module spikemem_activity;",

@@ -4,8 +4,10 @@ Target: forward and backward walks within 1.25 cycles per emitted synapse (per r
 column walks) plus a few cycles per event. For every encoding, renders the design at two sizes
 (4-bit weights), plays dense events (density 1.0) in Icarus with an always-ready sink, and takes
 the marginal cost between the two sizes: cycles per unit = delta(cycles) / delta(units), where a
-unit is an emitted synapse (forward; functional encodings: a kernel tap walked) or a row visited
-(backward), and the per-event overhead = cycles - marginal x units at the smaller size.
+unit is an emitted synapse (forward, and the row-stream backward; functional encodings: a kernel tap
+walked) or a row visited (backward), and the per-event overhead = cycles - marginal x units at the
+smaller size. For the row-stream backward (random masks of 1 to all columns) it also prints the
+mean cycles per row streamed at each size.
 Prints the ratio of each marginal cost to 1.25; asserts nothing.
 Usage: python benchmarks/streaming.py [--encodings crossbar,pb_bmp]
 """
@@ -62,18 +64,22 @@ def main() -> None:
     args = parser.parse_args()
     cfg = load_config(CONFIG_DIR / "test_rtl.yaml")
     cfg["verification"] = {**cfg["verification"], "events_per_operation": 60}
-    print(f"{'encoding':12s} {'op':9s} {'cycles/unit':>11s} {'overhead':>9s} {'ratio to ' + str(TARGET):>14s}")
+    print(f"{'encoding':12s} {'op':12s} {'cycles/unit':>8s} {'overhead':>9s} {'ratio to ' + str(TARGET):>14s}")
     with tempfile.TemporaryDirectory() as tmp:
         for encoding in args.encodings.split(","):
             small, large = _designs(encoding)
             design_context(cfg, small)  # fails early on a design the configuration cannot hold
             got = [measure(cfg, d, Path(tmp) / d.name) for d in (small, large)]
-            for op in ("forward", "backward"):
+            for op in [op for op in ("forward", "backward", "backward_row") if op in REGISTRY[encoding].operations]:
                 cyc = [g[op]["mean_latency"] for g in got]
                 units = [_units(d, op, g[op]["mean_synapses"]) for d, g in zip((small, large), got, strict=True)]
                 marginal = (cyc[1] - cyc[0]) / (units[1] - units[0])
                 overhead = cyc[0] - marginal * units[0]
-                print(f"{encoding:12s} {op:9s} {marginal:11.3f} {overhead:9.1f} {marginal / TARGET:14.2f}")
+                per_row = ""
+                if op == "backward_row":
+                    rows = [d.n_pre for d in (small, large)]
+                    per_row = "   cycles per row: " + " / ".join(f"{c / r:.1f}" for c, r in zip(cyc, rows, strict=True))
+                print(f"{encoding:12s} {op:12s} {marginal:8.3f} {overhead:9.1f} {marginal / TARGET:14.2f}{per_row}")
 
 
 if __name__ == "__main__":

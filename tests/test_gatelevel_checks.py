@@ -3,6 +3,7 @@ golden model, random start state of the cells, strict Liberty reading and code-v
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 from collections import Counter
@@ -353,3 +354,26 @@ def test_a_stimulus_longer_than_the_testbench_holds_is_refused(tmp_path):
     stim = SimpleNamespace(loads=[], events=[("forward", (0,))] * 4)
     with pytest.raises(ValueError, match="more than the testbench holds"):
         simulate(["true"], {"max_events": 3}, stim, tmp_path)
+
+
+@pytest.mark.parametrize("nets", [100, 8192, 8193, 20001])
+def test_activity_planes_are_written_in_slices_verilator_accepts(nets):
+    """Verilator refuses a $display-like argument wider than 8192 bits: a wider counter plane is
+    written as slices, most significant first, covering every bit once with the digits of the whole."""
+    import re
+
+    from spikemem.synth.gatelevel import DISPLAY_MAX_BITS, Connectivity, activity_module
+
+    conn = Connectivity({k: f"n{k}" for k in range(nets)}, {}, {})
+    text, order = activity_module(conn, {})
+    assert len(order) == nets
+    slices = [(int(hi), int(lo)) for hi, lo in re.findall(r"plane\[j\]\[(\d+):(\d+)\]", text)]
+    if nets <= DISPLAY_MAX_BITS:
+        assert not slices and '$fwrite(fd, " %h", plane[j]);' in text
+        return
+    assert slices[0][0] == nets - 1 and slices[-1][1] == 0
+    assert all(a[1] == b[0] + 1 for a, b in itertools.pairwise(slices))
+    widths = [hi - lo + 1 for hi, lo in slices]
+    assert max(widths) <= DISPLAY_MAX_BITS and all(w == DISPLAY_MAX_BITS for w in widths[1:])
+    # The hex digits of the slices add up to those of the whole plane.
+    assert sum(-(-w // 4) for w in widths) == -(-nets // 4)

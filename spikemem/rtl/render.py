@@ -124,7 +124,9 @@ def design_context(cfg: Mapping, design: Design) -> dict:
         "mask_sel": len(memories),
         "mask_words": math.ceil(enc.n_post / w),
         "load_sel_bits": bits_for(len(memories) + int(enc.row_stream)),
-        "load_addr_bits": max([m["addr_bits"] for m in memories] + [bits_for(math.ceil(enc.n_post / w))]),
+        "load_addr_bits": max(
+            [m["addr_bits"] for m in memories] + ([bits_for(math.ceil(enc.n_post / w))] if enc.row_stream else [])
+        ),
         "clock_mhz": cfg["clock_mhz"],
         "clock_gating": dict(cfg["clock_gating"]),
         # The testbench's event array holds the longest stimulus it is fed: a verification density

@@ -14,8 +14,9 @@ rule characterize:
     benchmark:
         "results/benchmarks/characterize{variant}/{design}.tsv"
     threads: 1
+    # The macro sweep's 151-macro designs peak at about 3.5 GB (their Verilator build).
     resources:
-        mem_mb=2500,
+        mem_mb=4000,
         runtime=60,
     params:
         cli=SPIKEMEM_WITH_PROGRESS,

@@ -87,7 +87,8 @@ def macro_scaling_figure(sweep, figdir: Path, captions: dict[str, str]) -> None:
     if sweep.empty:
         return
     plt = _plt()
-    ops = sorted(set(sweep.operation))
+    # The operations measured at more than one size (the sweep's own; a fitted size may have more).
+    ops = sorted(op for op, g in sweep.groupby("operation") if g.macros.nunique() > 1)
     fig, axes = plt.subplots(1, len(ops), figsize=(4.5 * len(ops), 4), squeeze=False)
     for ax, op in zip(axes[0], ops, strict=True):
         for bus, g in sweep[sweep.operation == op].groupby("bus"):

@@ -211,6 +211,16 @@ def leakage_power(table: pd.DataFrame, layer_type: str, encoding: str, weight_bi
     return float(row["logic_leakage_w"] + per_macro * enc.image.macro_count)
 
 
+def choose_mode(setting: str, modes: Mapping[str, str], dynamic: Mapping[str, float]) -> str:
+    """The mode ``setting`` picks among ``modes`` (mode -> table operation; the first is the
+    per-event default, the second the row mode): the named one, or under ``best`` the one of the
+    lower ``dynamic`` energy; the default wherever the row mode could not be priced (NaN)."""
+    default, row = modes
+    if setting == default or not np.isfinite(dynamic[modes[row]]):
+        return default
+    return row if setting == row or dynamic[modes[row]] < dynamic[modes[default]] else default
+
+
 def layer_energy(
     table: pd.DataFrame,
     layer_type: str,
@@ -245,7 +255,8 @@ def layer_energy(
     ``samples`` (op -> :func:`event_sample`), filled here where missing, lets several pricings of
     the same layer (training and inference) share one set of golden-model events.
 
-    Per operation (``forward``, ``backward``, ``backward_column``, ``backward_row``, ``update``):
+    Per operation (``forward``, ``backward``, ``backward_column``, ``backward_row``, ``update``,
+    ``update_synapse``, ``update_row``):
     ``<op>_j`` (dynamic = ``<op>_logic_j`` + ``<op>_sram_j``, the SRAM part at ``sram_scale``),
     ``<op>_cycles``, ``<op>_leakage_throughput_j`` and ``<op>_ci95_rel`` (0 where the per-event means
     are exact; NaN for a mode that cannot be priced); over all operations: ``dynamic_j``,
@@ -286,14 +297,8 @@ def layer_energy(
             t["ci95_rel"] = energy_ci95_rel(row, sample)
         priced[op] = t
     dyn = {op: t["logic_j"] + sram_scale * t["sram_j"] for op, t in priced.items()}
-    mode = "column"
-    if backward_mode != "column" and np.isfinite(dyn["backward_row"]):
-        if backward_mode == "row" or dyn["backward_row"] < dyn["backward"]:
-            mode = "row"
-    umode = "synapse"
-    if update_mode != "synapse" and np.isfinite(dyn["update_row"]):
-        if update_mode == "row" or dyn["update_row"] < dyn["update"]:
-            umode = "row"
+    mode = choose_mode(backward_mode, BACKWARD_MODES, dyn)
+    umode = choose_mode(update_mode, UPDATE_MODES, dyn)
     names = {
         "forward": "forward",
         "backward_column": "backward",

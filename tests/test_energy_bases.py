@@ -471,13 +471,19 @@ def _table_with_rows(encodings) -> pd.DataFrame:
     return pd.concat([table, rows], ignore_index=True)
 
 
+def _priced_with_row_counts(cfg, tmp_path, count: str, per_layer: tuple[float, float], settings: dict):
+    """The hand-made network's layers priced with ``count`` (a row mode's events) set per layer
+    (hidden, output) and the configuration ``settings``; and the run's metrics."""
+    run, metrics = _trained_run(tmp_path, cfg)
+    for layer, value in zip(("hidden", "output"), per_layer, strict=True):
+        metrics["events_per_iteration_mean"][layer][count] = value
+    table = _table_with_rows(cfg["encodings"]["fc"])
+    return pd.DataFrame(network_layers({**cfg, **settings}, table, run, metrics)), metrics
+
+
 @pytest.mark.parametrize("mode", ["column", "row", "best"])
 def test_backward_modes_price_both_and_choose_as_configured(cfg, tmp_path, mode):
-    encodings = cfg["encodings"]["fc"]
-    run, metrics = _trained_run(tmp_path, cfg)
-    for layer, steps in (("hidden", 20.0), ("output", 1.0)):
-        metrics["events_per_iteration_mean"][layer]["backward_steps"] = steps
-    layers = pd.DataFrame(network_layers({**cfg, "backward_mode": mode}, _table_with_rows(encodings), run, metrics))
+    layers, metrics = _priced_with_row_counts(cfg, tmp_path, "backward_steps", (20.0, 1.0), {"backward_mode": mode})
     assert layers.backward_column_j.gt(0).all() and layers.backward_row_j.gt(0).all()
     for r in layers.itertuples():
         cheaper = "row" if r.backward_row_j < r.backward_column_j else "column"
@@ -526,11 +532,7 @@ def test_row_stream_cost_is_the_golden_models_for_a_mask_of_the_step_s_errors(cf
 
 @pytest.mark.parametrize("mode", ["synapse", "row", "best"])
 def test_update_modes_price_both_and_choose_as_configured(cfg, tmp_path, mode):
-    encodings = cfg["encodings"]["fc"]
-    run, metrics = _trained_run(tmp_path, cfg)
-    for layer, rows in (("hidden", 2.0), ("output", 25.0)):
-        metrics["events_per_iteration_mean"][layer]["update_rows"] = rows
-    layers = pd.DataFrame(network_layers({**cfg, "update_mode": mode}, _table_with_rows(encodings), run, metrics))
+    layers, _ = _priced_with_row_counts(cfg, tmp_path, "update_rows", (2.0, 25.0), {"update_mode": mode})
     assert layers.update_synapse_j.gt(0).all() and layers.update_row_j.gt(0).all()
     for r in layers.itertuples():
         cheaper = "row" if r.update_row_j < r.update_synapse_j else "synapse"

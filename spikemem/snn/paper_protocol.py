@@ -291,12 +291,11 @@ class PaperBatch:
             return lif_kernels.normalize_errors(d_current, e.levels.ravel(), e.bound.ravel())
         return self.errors.normalize_errors(d_current.transpose(1, 0, 2))
 
-    def epoch(self, x: np.ndarray, target: np.ndarray) -> dict:
-        """One full-batch epoch: forward, van Rossum loss, backward, fixed-step update.
-
-        Returns the losses (batch,), the spikes of both layers (T, batch, n), the weight levels
-        the forward pass used and per layer and network the event counts.
-        """
+    def passes(self, x: np.ndarray, target: np.ndarray) -> dict:
+        """The forward pass, the van Rossum loss and the backward pass of one full-batch epoch,
+        without the update: the weight levels used, the losses (batch,), the spikes of both layers
+        (hidden: (batch, T, n); output: (T, batch, n)), the errors at each layer's input (batch, T,
+        n; ``errors[0]`` the hidden layer's, ``errors[1]`` the output layer's) and the gradients."""
         levels = self.levels()
         step = self.weight_bits.step.reshape(-1, 1, 1)
         w1, w2 = (lv * (step / sc.reshape(-1, 1, 1)) for lv, sc in zip(levels, self.scales, strict=True))
@@ -313,6 +312,17 @@ class PaperBatch:
         if self.frozen is not None:
             for g, frozen in zip(grads, self.frozen, strict=True):
                 g[frozen] = 0
+        return {"levels": levels, "losses": losses, "hidden": s1_b, "output": s2, "errors": (t1, t2), "grads": grads}
+
+    def epoch(self, x: np.ndarray, target: np.ndarray) -> dict:
+        """One full-batch epoch: forward, van Rossum loss, backward, fixed-step update.
+
+        Returns the losses (batch,), the spikes of both layers (T, batch, n), the weight levels
+        the forward pass used and per layer and network the event counts.
+        """
+        p = self.passes(x, target)
+        levels, losses, s1_b, s2, grads = p["levels"], p["losses"], p["hidden"], p["output"], p["grads"]
+        t1, t2 = p["errors"]
         structure = [0, 0]
         for k, lv in enumerate(levels):
             structure[k], self.stored[k] = inserted_rows(lv, self.stored[k])

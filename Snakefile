@@ -14,8 +14,8 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 from snakemake.utils import min_version, validate
 
 from spikemem.code_dependencies import rule_code
-from spikemem.snn.protocols import run_names, training_sets
-from spikemem.config import price_models, validate_config, variant_designs
+from spikemem.snn.training_sets import run_names, training_sets
+from spikemem.config import network_layer_designs, price_models, validate_config, variant_designs
 from analysis.report import figure_names
 from spikemem.workflow import (
     design_names,
@@ -26,7 +26,10 @@ from spikemem.workflow import (
     slice_by_variant,
     success_summary,
     sync_config_slices,
+    trained_run_files,
+    trained_workload_input,
     variant_option,
+    workload_option,
 )
 
 min_version("9.0")
@@ -53,6 +56,9 @@ DESIGNS = design_names(CFG)
 GATING_REFERENCES = CFG["clock_gating"]["reference_designs"]
 # (variant, design) of every memory_variants design, built beside the configured one.
 MEMORY_VARIANTS = [(v, d) for v, d in variant_designs(CFG) if v.startswith("mem_")]
+# A trained layer's design reads its weights and events (characterization.network_layers).
+TRAINED_WORKLOAD = trained_workload_input(CFG)
+TRAINED_DESIGNS = [d.name for d in network_layer_designs(CFG)]
 
 SPIKEMEM = "python -m spikemem"
 # The long jobs' progress lines reach Snakemake's terminal as well as their logs (spikemem.progress):
@@ -77,6 +83,8 @@ localrules:
     snn_data_figures,
     snn_run_figure,
     energy_table,
+    trained_workload,
+    direct_energy,
     clock_gating_table,
     memory_variants_table,
     report,

@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from spikemem.direct_energy import network_totals
 from spikemem.network_energy import with_sram_scale
 
 CLAIMS_FILE = Path(__file__).with_name("paper_claims.yaml")
@@ -221,6 +222,48 @@ def claim_basis(claim: Mapping, results: Path) -> dict:
     }
 
 
+DIRECT_TABLE = "energy/network_direct.csv"
+# The trained layers' gate-level energies (spikemem.direct_energy): a ratio claim formed on them, on
+# the paper's basis and training's, and the model's value for the same networks beside it.
+DIRECT_COLUMNS = {
+    ("direct", "paper"): "direct_value",
+    ("direct", "training"): "direct_value_training",
+    ("model_same_events", "paper"): "direct_model_same_events",
+    ("model_uniform", "paper"): "direct_model_uniform",
+}
+
+
+def direct_values(claim: Mapping, results: Path) -> dict:
+    """A ratio claim formed on the networks characterized directly at gate level (the best run of
+    each width of the configured training set, ``characterization.network_layers``): forward + the
+    configured backward per training iteration, reference over ours, per footing and basis; NaN
+    where the claim's designs were not characterized so (frozen or other protocols included)."""
+    out: dict = {c: math.nan for c in DIRECT_COLUMNS.values()} | {"direct_networks": ""}
+    path = results / DIRECT_TABLE
+    if claim["form"] != "ratio" or not path.exists() or claim.get("freeze_structure", False):
+        return out
+    df = pd.read_csv(path)
+    if df.empty:
+        return out
+    df = df[df.training_set.str.startswith(f"{claim.get('protocol', '')}") & ~df.training_set.str.endswith("-frozen")]
+    if df.empty:
+        return out
+    for basis in ("paper", "training"):
+        totals = network_totals(df, basis)
+        ours = totals[(totals.encoding == claim["encoding"]) & (totals.weight_bits == int(claim["weight_bits"]))]
+        ref = totals[(totals.encoding == claim["reference"]) & (totals.weight_bits == int(claim["reference_bits"]))]
+        if ours.empty or ref.empty:
+            return out
+        for (footing, b), col in DIRECT_COLUMNS.items():
+            if b == basis:
+                out[col] = float(ref[footing].iloc[0] / ours[footing].iloc[0])
+        out["direct_networks"] = "; ".join(
+            f"{r.training_set} {r.encoding} {r.weight_bits}-bit seed {r.seed}"
+            for r in pd.concat([ours, ref]).itertuples()
+        )
+    return out
+
+
 def _energy_claim(claim: Mapping) -> bool:
     return claim["form"] != "retention"
 
@@ -267,6 +310,8 @@ def claims_table(results: Path, claims: list[dict] | None = None) -> pd.DataFram
                 for t in SHARED_TIMES_S:
                     row[_shared_col(t)] = value
             row.update(claim_basis(claim, results))
+            if _energy_claim(claim):
+                row.update(direct_values(claim, results))
             if _energy_claim(claim) and "backward" in claim["operations"]:
                 for (mode, scope), name in BACKWARD_VARIANTS.items():
                     ops = [name if op == "backward" else op for op in claim["operations"]]

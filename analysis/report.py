@@ -488,6 +488,48 @@ def backward_mode_table(claim_table):
     return sub[["id", "paper_value", *present]].rename(columns={"id": "claim", "paper_value": "paper", **cols})
 
 
+def direct_claim_table(claim_table):
+    """The ratio claims formed on the trained layers measured directly at gate level, beside the
+    model's values for the same networks and the network table's value (None where there are none)."""
+    cols = {
+        "paper_value": "paper",
+        "our_value": "network table (model, mean over runs)",
+        "direct_value": "direct, paper scope",
+        "direct_value_training": "direct, training scope",
+        "direct_model_same_events": "model, same events",
+        "direct_model_uniform": "model, uniform events",
+        "direct_networks": "networks",
+    }
+    if "direct_value" not in claim_table or claim_table.direct_value.isna().all():
+        return None
+    sub = claim_table[claim_table.direct_value.notna()]
+    return sub[["id", *cols]].rename(columns={"id": "claim", **cols})
+
+
+def direct_layer_table(path: Path):
+    """The trained layers' energy per event, direct and modelled, per operation (None without any)."""
+    import pandas as pd
+
+    if not path.exists():
+        return None
+    df = pd.read_csv(path)
+    cols = [
+        "design",
+        "operation",
+        "density",
+        "macros",
+        "events_per_iteration",
+        "direct_pj_per_event",
+        "model_same_events_pj_per_event",
+        "model_uniform_pj_per_event",
+        "model_error",
+        "model_error_logic",
+        "uniform_vs_direct",
+        "direct_cycles_per_event",
+    ]
+    return df[[c for c in cols if c in df]] if len(df) else None
+
+
 def claim_rows(claim_table) -> list[dict]:
     """Claims for the template, with the shared-time model's range over the swept common times."""
     rows = claim_table.to_dict(orient="records")
@@ -558,6 +600,8 @@ def build(results: Path, out_dir: Path) -> None:
         "energy/network_layers.csv",
         "energy/fc_sweeps.csv",
         "energy/conv_sweep.csv",
+        "energy/network_direct.csv",
+        "energy/energy_table.validation.csv",
         "snn/summary.csv",
         "snn/retention.csv",
         "verify/summary.csv",
@@ -621,6 +665,10 @@ def build(results: Path, out_dir: Path) -> None:
     ]
     gating_csv = results / "synth/clock_gating.csv"
     variants_csv = results / "synth/memory_variants.csv"
+    direct_claims = direct_claim_table(claim_table)
+    direct_layers = direct_layer_table(results / "energy/network_direct.csv")
+    validation_csv = results / "energy/energy_table.validation.csv"
+    validation_by_design = pd.read_csv(validation_csv) if validation_csv.exists() else None
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True)
     html = env.get_template("report/index.html.j2").render(
         claims=claim_rows(claim_table),
@@ -629,6 +677,9 @@ def build(results: Path, out_dir: Path) -> None:
         networks=network_table(results / "energy/network_energy.csv").to_html(**fmt, na_rep=""),
         retention=retention_table(results / "snn/retention.csv").to_html(**fmt, na_rep=""),
         validation=model_validation(table).to_html(**fmt, na_rep=""),
+        validation_designs=validation_by_design.to_html(**fmt, na_rep="") if validation_by_design is not None else None,
+        direct_claims=direct_claims.to_html(**fmt, na_rep="") if direct_claims is not None else None,
+        direct_layers=direct_layers.to_html(**fmt, na_rep="") if direct_layers is not None else None,
         opensta=opensta_record(characterizations).to_html(**fmt, na_rep=""),
         provenance=provenance_summary(table, characterizations),
         sensitivity=sensitivity_table(out_dir / "sram_sensitivity.csv").to_html(**fmt),

@@ -31,6 +31,28 @@ rule network_energy:
         "--workers {threads} {input.runs} > {log} 2>&1"
 
 
+rule direct_energy:
+    input:
+        config=ALL_CONFIG,
+        table="results/energy/energy_table.csv",
+        chars=expand("results/synth/{design}/characterization.json", design=TRAINED_DESIGNS),
+        workloads=expand("results/workloads/{design}.npz", design=TRAINED_DESIGNS),
+        runs=expand("results/snn/runs/{run}/metrics.json", run=SNN_RUNS),
+        code=rule_code("direct_energy"),
+    output:
+        table="results/energy/network_direct.csv",
+        provenance="results/energy/network_direct.provenance.json",
+    log:
+        "logs/direct_energy.log",
+    params:
+        cli=SPIKEMEM,
+    conda:
+        ENV
+    shell:
+        "{params.cli} direct-energy --config {input.config} --table {input.table} --workload-dir results/workloads "
+        "--out {output.table} {input.chars} > {log} 2>&1"
+
+
 rule report:
     input:
         table="results/energy/energy_table.csv",
@@ -38,6 +60,7 @@ rule report:
         layers="results/energy/network_layers.csv",
         fc="results/energy/fc_sweeps.csv",
         conv="results/energy/conv_sweep.csv",
+        direct=["results/energy/network_direct.csv"] if TRAINED_DESIGNS else [],
         snn="results/snn/summary.csv",
         target="results/snn/data/target.npy",
         chars=expand("results/synth/{design}/characterization.json", design=DESIGNS),

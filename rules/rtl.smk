@@ -43,6 +43,7 @@ rule rtl_verify:
     input:
         config=variant_config,
         manifest="results/rtl{variant}/{design}/manifest.json",
+        workload=TRAINED_WORKLOAD,
         code=rule_code("rtl_verify"),
     output:
         "results/verify{variant}/{design}.json",
@@ -61,11 +62,12 @@ rule rtl_verify:
         rtl_dir=lambda wc: f"results/rtl{wc.variant}/{wc.design}",
         work_dir=lambda wc: f"results/verify{wc.variant}/work/{wc.design}",
         variant=variant_option,
+        workload=workload_option,
     conda:
         ENV
     shell:
         "{params.cli} rtl verify --config {input.config} --design {wildcards.design} {params.variant} "
-        "--rtl-dir {params.rtl_dir} --work-dir {params.work_dir} --out {output} > {log} 2>&1"
+        "--rtl-dir {params.rtl_dir} --work-dir {params.work_dir} {params.workload} --out {output} > {log} 2>&1"
 
 
 rule verify_summary:

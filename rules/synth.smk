@@ -6,6 +6,7 @@ rule characterize:
         config=variant_config,
         manifest="results/rtl{variant}/{design}/manifest.json",
         verified="results/verify{variant}/{design}.json",
+        workload=TRAINED_WORKLOAD,
         code=rule_code("characterize"),
     output:
         "results/synth{variant}/{design}/characterization.json",
@@ -24,12 +25,35 @@ rule characterize:
         rtl_dir=lambda wc: f"results/rtl{wc.variant}/{wc.design}",
         work_dir=lambda wc: f"results/synth{wc.variant}/{wc.design}/work",
         variant=variant_option,
+        workload=workload_option,
     conda:
         ENV
     shell:
         "{params.cli} characterize --config {input.config} --design {wildcards.design} {params.variant} "
         "--rtl-dir {params.rtl_dir} --work-dir {params.work_dir} --cache-dir results/synth/cache "
-        "--out {output} {params.to_terminal} > {log} 2>&1"
+        "{params.workload} --out {output} {params.to_terminal} > {log} 2>&1"
+
+
+rule trained_workload:
+    """A trained layer's weights and events: its training set's best run of its width, one epoch
+    replayed (characterization.network_layers)."""
+    input:
+        config=SNN_CONFIG,
+        inputs="results/snn/data/inputs.npy",
+        target="results/snn/data/target.npy",
+        runs=trained_run_files(CFG),
+        code=rule_code("trained_workload"),
+    output:
+        "results/workloads/{design}.npz",
+    log:
+        "logs/workloads/{design}.log",
+    params:
+        cli=SPIKEMEM,
+    conda:
+        ENV
+    shell:
+        "{params.cli} workload --config {input.config} --design {wildcards.design} --data-dir results/snn/data "
+        "--runs-dir results/snn/runs --out {output} > {log} 2>&1"
 
 
 rule energy_table:
@@ -41,6 +65,7 @@ rule energy_table:
         table="results/energy/energy_table.csv",
         schema="results/energy/energy_table.schema.json",
         provenance="results/energy/energy_table.provenance.json",
+        validation="results/energy/energy_table.validation.csv",
     log:
         "logs/energy_table.log",
     params:

@@ -143,7 +143,7 @@ def cmd_snn(args: argparse.Namespace) -> int:
 
         make_data(load_config(args.config), args.out_dir)
     elif args.action == "train":
-        from .snn.protocols import training_sets
+        from .snn.training_sets import training_sets
 
         cfg = load_config(args.config)
         known = [t.name for t in training_sets(cfg)]
@@ -185,6 +185,7 @@ def cmd_rtl(args: argparse.Namespace) -> int:
         args.work_dir,
         args.out,
         simulators=tuple(args.simulators.split(",")) if args.simulators else None,
+        workload=_workload(design, args.workload),
     )
     for sim, r in report["simulators"].items():
         print(f"{design.name} {sim}: {r['events']} events, {r['mismatches']} mismatches")
@@ -192,6 +193,32 @@ def cmd_rtl(args: argparse.Namespace) -> int:
             for m in d["first_mismatches"]:
                 print(f"  density {d['density']}: {m}")
     return 0 if report["passed"] else 1
+
+
+def _workload(design, path: str | None) -> dict | None:
+    """A trained layer's workload file, loaded (None for the other designs)."""
+    from .workloads import load_trained_workload
+
+    if not design.trained:
+        return None
+    if not Path(path).is_file():
+        raise ConfigError(f"{design.name} needs its workload {path}: run spikemem workload --design {design.name}")
+    return load_trained_workload(path)
+
+
+def cmd_workload(args: argparse.Namespace) -> int:
+    from .snn.replay import write_trained_workload
+
+    cfg = load_config(args.config)
+    design = design_by_name(cfg, args.design)
+    meta = write_trained_workload(cfg, design, args.data_dir, args.runs_dir, Path(args.out))
+    r = meta["replayed"]
+    print(
+        f"{design.name}: seed {meta['seed']} (van Rossum {meta['min_van_rossum']:.4g}), density {meta['density']:.3f}; "
+        f"{r['forward_rows']} spikes, {r['backward_columns']} errors in {r['backward_steps']} steps, "
+        f"{r['updates']} updates: {args.out}"
+    )
+    return 0
 
 
 def cmd_tabulate_verify(args: argparse.Namespace) -> int:
@@ -226,7 +253,15 @@ def cmd_characterize(args: argparse.Namespace) -> int:
 
     cfg = apply_variant(load_config(args.config), args.variant)
     design = design_by_name(cfg, args.design)
-    r = characterize(cfg, design, Path(args.rtl_dir), Path(args.work_dir), Path(args.out), Path(args.cache_dir))
+    r = characterize(
+        cfg,
+        design,
+        Path(args.rtl_dir),
+        Path(args.work_dir),
+        Path(args.out),
+        Path(args.cache_dir),
+        _workload(design, args.workload),
+    )
     for run in r["runs"]:
         ev = sum(w["events"] for w in run["windows"]) or 1
         print(
@@ -254,6 +289,25 @@ def cmd_energy(args: argparse.Namespace) -> int:
         load_config(args.config), Path(args.table), args.runs, Path(args.out_dir), args.sram_scale, args.workers
     )
     print(f"{rows} network x encoding rows")
+    return 0
+
+
+def cmd_direct_energy(args: argparse.Namespace) -> int:
+    from .direct_energy import direct_energy_stage, network_totals
+
+    df = direct_energy_stage(
+        load_config(args.config), Path(args.table), args.inputs, Path(args.workload_dir), Path(args.out)
+    )
+    if len(df):
+        for basis in ("paper", "training"):
+            t = network_totals(df, basis)
+            for r in t.itertuples():
+                print(
+                    f"{r.training_set} {r.encoding} w{r.weight_bits} s{r.seed} forward+backward ({basis}): direct "
+                    f"{r.direct * 1e6:.3f} uJ, model {r.model_same_events * 1e6:.3f} uJ (same events), "
+                    f"{r.model_uniform * 1e6:.3f} uJ (uniform events)"
+                )
+    print(f"{len(df)} layer x operation rows: {args.out}")
     return 0
 
 
@@ -289,16 +343,35 @@ def _design_paths(args: argparse.Namespace) -> dict:
     d, v = args.design, getattr(args, "variant", None)
     if args.command == "golden":
         return {"out": layout.golden_json(d)}
+    if args.command == "workload":
+        return {"data_dir": layout.SNN_DATA_DIR, "runs_dir": layout.SNN_RUNS_DIR, "out": layout.trained_workload(d)}
     if args.command == "characterize":
         return {
             "rtl_dir": layout.rtl_dir(d, v),
             "work_dir": layout.synth_work_dir(d, v),
             "cache_dir": layout.CELL_CACHE_DIR,
             "out": layout.characterization_json(d, v),
+            "workload": layout.trained_workload(d),
         }
     if args.action == "render":
         return {"out_dir": layout.rtl_dir(d, v)}
-    return {"rtl_dir": layout.rtl_dir(d, v), "work_dir": layout.verify_work_dir(d, v), "out": layout.verify_json(d, v)}
+    return {
+        "rtl_dir": layout.rtl_dir(d, v),
+        "work_dir": layout.verify_work_dir(d, v),
+        "out": layout.verify_json(d, v),
+        "workload": layout.trained_workload(d),
+    }
+
+
+def _direct_paths(args: argparse.Namespace) -> dict:
+    from .config import network_layer_designs
+
+    return {
+        "table": layout.ENERGY_TABLE,
+        "workload_dir": layout.RESULTS / "workloads",
+        "out": layout.ENERGY_DIR / "network_direct.csv",
+        "inputs": lambda cfg: [layout.characterization_json(d.name) for d in network_layer_designs(cfg)],
+    }
 
 
 def _snn_paths(args: argparse.Namespace) -> dict:
@@ -516,6 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
     _path(rv, "--work-dir", variant_path("verify", "work/<design>"), "the simulators' working directory")
     _path(rv, "--out", variant_path("verify", "<design>.json"), "the verification report")
     rv.add_argument("--simulators", help="comma-separated subset of icarus,verilator (default: the configuration's)")
+    _path(rv, "--workload", layout.trained_workload("<design>"), "a trained layer's weights and events")
     rv.add_argument("--variant", help=VARIANT_HELP)
     for q in (rr, rv):
         q.set_defaults(func=cmd_rtl, default_paths=_design_paths)
@@ -536,7 +610,25 @@ def build_parser() -> argparse.ArgumentParser:
     _path(p, "--cache-dir", layout.CELL_CACHE_DIR, "parsed Liberty models and cell simulation models")
     p.add_argument("--variant", help=VARIANT_HELP)
     _path(p, "--out", variant_path("synth", "<design>/characterization.json"), "the characterization")
+    _path(p, "--workload", layout.trained_workload("<design>"), "a trained layer's weights and events")
     p.set_defaults(func=cmd_characterize, default_paths=_design_paths)
+
+    p = _command(
+        sub,
+        "workload",
+        "a trained network layer's weights and events, replayed from its best run",
+        ("workload --design crossbar-fc700x400-w5-paper-a12e12g8",),
+        debug,
+        description="The memory image and events of a layer of the trained network (characterization."
+        "network_layers): the weights of the training set's best run of the width and the events of one "
+        "replayed epoch of its protocol. Needs the training runs (spikemem snn train).",
+    )
+    _add_config(p)
+    p.add_argument("--design", required=True, help="a trained layer's design (spikemem config designs lists them)")
+    _path(p, "--data-dir", layout.SNN_DATA_DIR, "the network's data")
+    _path(p, "--runs-dir", layout.SNN_RUNS_DIR, "the training runs")
+    _path(p, "--out", layout.trained_workload("<design>"), "the workload (npz)")
+    p.set_defaults(func=cmd_workload, default_paths=_design_paths)
 
     p = _command(
         sub, "energy-table", "fit and validate the cost models of all characterized designs", ("energy-table",), debug
@@ -547,6 +639,25 @@ def build_parser() -> argparse.ArgumentParser:
         "inputs", nargs="*", help="characterization JSON files (default: every configured design's under results/synth)"
     )
     p.set_defaults(func=cmd_energy_table, default_paths=_table_paths)
+
+    p = _command(
+        sub,
+        "direct-energy",
+        "the trained network's layers: gate-level energies beside the model's",
+        ("direct-energy",),
+        debug,
+        description="Energy per event and per training iteration of the trained network's layers characterized "
+        "directly at gate level (characterization.network_layers), beside the energy table's model on the same "
+        "events and on uniform events.",
+    )
+    _add_config(p)
+    _path(p, "--table", layout.ENERGY_TABLE, "the energy table")
+    _path(p, "--workload-dir", layout.RESULTS / "workloads", "the trained layers' workloads")
+    _path(p, "--out", layout.ENERGY_DIR / "network_direct.csv", "the table (with .provenance.json beside it)")
+    p.add_argument(
+        "inputs", nargs="*", help="the trained layers' characterization JSON files (default: the configured)"
+    )
+    p.set_defaults(func=cmd_direct_energy, default_paths=_direct_paths)
 
     p = _command(
         sub,

@@ -154,6 +154,7 @@ def _check_semantics(cfg: dict) -> None:
                 f"config key 'characterization.validation.weight_bits[{k}]': {wb}-bit designs are not "
                 "characterized (characterization.weight_bits), so there is no model to validate"
             )
+    _check_network_layers(cfg)
     names = {d.name for d in designs(cfg)}
     _check_memory_variants(cfg, pdk, names)
     for k, name in enumerate(cfg["clock_gating"]["reference_designs"]):
@@ -164,6 +165,36 @@ def _check_semantics(cfg: dict) -> None:
             )
     if max(cfg["characterization"]["weight_bits"]) > cfg["memory"]["word_bits"]:
         raise ConfigError("config key 'characterization.weight_bits': a weight wider than memory.word_bits")
+
+
+def _check_network_layers(cfg: dict) -> None:
+    """The trained layers' training set exists and is replayable; their encodings and widths are
+    characterized and trained."""
+    spec = cfg["characterization"].get("network_layers")
+    if not spec:
+        return
+    from .snn.training_sets import training_set  # local: the snn package imports this module's types
+
+    try:
+        tset = training_set(cfg, spec["training_set"])
+    except ValueError as e:
+        raise ConfigError(f"config key 'characterization.network_layers.training_set': {e}") from None
+    if tset.protocol != "paper":
+        raise ConfigError(
+            "config key 'characterization.network_layers.training_set': only the paper protocol's runs can be "
+            f"replayed for their events (spikemem.snn.replay); {tset.name!r} is the {tset.protocol} protocol's"
+        )
+    for k, d in enumerate(spec["designs"]):
+        if d["encoding"] not in cfg["encodings"]["fc"]:
+            raise ConfigError(
+                f"config key 'characterization.network_layers.designs[{k}].encoding': {d['encoding']!r} is not "
+                "one of encodings.fc"
+            )
+        if d["weight_bits"] not in cfg["snn"]["weight_bits"]:
+            raise ConfigError(
+                f"config key 'characterization.network_layers.designs[{k}].weight_bits': no network of "
+                f"{d['weight_bits']} bits is trained (snn.weight_bits)"
+            )
 
 
 def _check_memory_variants(cfg: dict, pdk, names: set[str]) -> None:
@@ -253,6 +284,10 @@ class Design:
     n_pre: int = 0
     n_post: int = 0
     geometry: ConvGeometry | None = None
+    # A layer of the trained network: its weights and events come from this training set's best
+    # run of the width (characterization.network_layers), not from random images.
+    trained: str = ""
+    network_layer: str = ""
 
     @property
     def shape_tag(self) -> str:
@@ -263,7 +298,8 @@ class Design:
 
     @property
     def name(self) -> str:
-        return f"{self.encoding}-{self.shape_tag}-w{self.weight_bits}"
+        trained = f"-{self.trained}" if self.trained else ""
+        return f"{self.encoding}-{self.shape_tag}-w{self.weight_bits}{trained}"
 
     def as_dict(self) -> dict:
         d = {"name": self.name, "encoding": self.encoding, "layer": self.layer, "weight_bits": self.weight_bits}
@@ -271,16 +307,20 @@ class Design:
             d.update(n_pre=self.n_pre, n_post=self.n_post)
         else:
             d["geometry"] = self.geometry.__dict__.copy()
+        if self.trained:
+            d.update(trained=self.trained, network_layer=self.network_layer)
         return d
 
 
 def designs(cfg: Mapping) -> list[Design]:
     """Every design the configuration characterizes, in a stable order: the fitted designs
-    (:func:`fitted_designs`), then the validation designs (:func:`validation_designs`), then the
-    macro sweep's (:func:`macro_sweep_designs`)."""
+    (:func:`fitted_designs`), then the validation designs (:func:`validation_designs`), the macro
+    sweep's (:func:`macro_sweep_designs`) and the trained network's layers
+    (:func:`network_layer_designs`)."""
     out = fitted_designs(cfg)
     out += [d for d in validation_designs(cfg) if d not in out]
-    return out + [d for d in macro_sweep_designs(cfg) if d not in out]
+    out += [d for d in macro_sweep_designs(cfg) if d not in out]
+    return out + network_layer_designs(cfg)
 
 
 def fitted_designs(cfg: Mapping) -> list[Design]:
@@ -308,6 +348,22 @@ def macro_sweep_designs(cfg: Mapping) -> list[Design]:
     return [
         Design(sweep["encoding"], "fc", sweep["weight_bits"], n_pre, n_post)
         for n_pre, n_post in sweep.get("fc_sizes", [])
+    ]
+
+
+def network_layer_designs(cfg: Mapping) -> list[Design]:
+    """The trained network's own layers (``characterization.network_layers``): each configured
+    encoding and width on both layers (n_in x n_hidden, n_hidden x n_out), its memory image the
+    weights of the training set's best run of that width and its events the network's own
+    (:mod:`spikemem.snn.replay`). Never fitted on: their gate-level energies are the direct
+    measurements the network energy quotes beside the model's."""
+    spec = cfg["characterization"].get("network_layers") or {}
+    s = cfg["snn"]
+    shapes = {"hidden": (s["n_in"], s["n_hidden"]), "output": (s["n_hidden"], s["n_out"])}
+    return [
+        Design(d["encoding"], "fc", d["weight_bits"], n_pre, n_post, trained=spec["training_set"], network_layer=layer)
+        for d in spec.get("designs", [])
+        for layer, (n_pre, n_post) in shapes.items()
     ]
 
 
@@ -345,6 +401,8 @@ def characterization_events(cfg: Mapping, design: Design) -> int:
         return ch["validation"]["events_per_operation"]
     if design in macro_sweep_designs(cfg):
         return ch["macro_sweep"]["events_per_operation"]
+    if design.trained:
+        return ch["network_layers"]["events_per_operation"]
     return ch["events_per_operation"]
 
 

@@ -40,10 +40,19 @@ def run_events(enc: Encoding, operation: str, events: list[tuple[int, ...]], row
     return outputs, per_event
 
 
-def event_features(operation: str, output, counts: Mapping[str, int]) -> dict[str, int]:
+def event_features(
+    operation: str, output, counts: Mapping[str, int], banks: Mapping[str, int] | None = None
+) -> dict[str, int]:
     """The energy model's per-event features (energy_table.FEATURES but events) of one event, from
     its golden output and its :func:`run_events` counts: synapses streamed (an update: 1 if it found
-    its synapse), word reads, word writes and lookups."""
+    its synapse), word reads, word writes and lookups; and, where ``banks`` gives the SRAM macros of
+    each memory, the bank-weighted accesses ``bank_reads`` and ``bank_writes`` (each access times
+    the macros its memory's bus reaches: the fan-out of its address and data, and the bank clock
+    gates its memory's clock gate drives)."""
+    bank = {}
+    if banks is not None:
+        for kind, suffix in (("bank_reads", ".R"), ("bank_writes", ".W")):
+            bank[kind] = sum(v * banks.get(k[:-2], 0) for k, v in counts.items() if k.endswith(suffix))
     if operation == "update":
         synapses = int(bool(output))
     elif operation == "update_row":
@@ -55,6 +64,7 @@ def event_features(operation: str, output, counts: Mapping[str, int]) -> dict[st
         "word_reads": sum(v for k, v in counts.items() if k.endswith(".R")),
         "word_writes": sum(v for k, v in counts.items() if k.endswith(".W")),
         "lookups": counts[LOOKUPS],
+        **bank,
     }
 
 

@@ -62,6 +62,11 @@ def characterization_json(design: str, variant: str | None = None) -> Path:
     return RESULTS / f"synth{_suffix(variant)}" / design / "characterization.json"
 
 
+def trained_workload(design: str) -> Path:
+    """A trained layer's weights and events (``characterization.network_layers``)."""
+    return RESULTS / "workloads" / f"{design}.npz"
+
+
 def synth_work_dir(design: str, variant: str | None = None) -> Path:
     """The tools' working directory of a design's characterization."""
     return RESULTS / f"synth{_suffix(variant)}" / design / "work"
@@ -93,6 +98,6 @@ def memory_variant_designs(cfg: Mapping) -> list[tuple[str, str]]:
 
 def training_runs(cfg: Mapping) -> list[str]:
     """Every training run of the configuration, ``<training set>/w<bits>-s<seed>``."""
-    from .snn.protocols import run_names
+    from .snn.training_sets import run_names
 
     return run_names(cfg)

@@ -158,9 +158,10 @@ def event_sample(
         return {"features": np.zeros((0, len(names))), "names": names, "exact": exact}
     outputs, counts = run_events(enc, op, events, rows)
     in_sram = sram_memories(enc)
+    banks = {name: enc.image.memories[name].macro_count for name in in_sram}
     per_event = []
     for o, c in zip(outputs, counts, strict=True):
-        f = event_features(op, o, c)
+        f = event_features(op, o, c, banks)
         reads = sum(v for k, v in c.items() if k.endswith(".R") and k[:-2] in in_sram)
         writes = sum(v for k, v in c.items() if k.endswith(".W") and k[:-2] in in_sram)
         per_event.append([*(f[n] for n in FEATURES[1:]), reads, writes])

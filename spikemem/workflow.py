@@ -57,6 +57,37 @@ def design_templates(wildcards) -> list[str]:
     return [f"templates/{t}" for t in get_encoding(wildcards.design.split("-")[0]).templates]
 
 
+def trained_workload_input(cfg: Mapping):
+    """The workload input of a design rule: a trained layer's weights and events file
+    (``results/workloads/<design>.npz``), nothing for the other designs."""
+    from .config import network_layer_designs
+
+    trained = {d.name for d in network_layer_designs(cfg)}
+
+    def pick(wildcards) -> list[str]:
+        return [f"results/workloads/{wildcards.design}.npz"] if wildcards.design in trained else []
+
+    return pick
+
+
+def workload_option(wildcards, input) -> str:  # noqa: A002 (Snakemake passes it by this name)
+    """The CLI option that passes a trained layer's workload (nothing for the other designs)."""
+    return f"--workload {input.workload}" if input.workload else ""
+
+
+def trained_run_files(cfg: Mapping):
+    """The inputs of a trained layer's workload: the metrics and weights of every seed of its
+    training set at its width (the best of them is replayed)."""
+    from .config import design_by_name
+
+    def pick(wildcards) -> list[str]:
+        d = design_by_name(cfg, wildcards.design)
+        runs = [f"results/snn/runs/{d.trained}/w{d.weight_bits}-s{seed}" for seed in cfg["snn"]["seeds"]]
+        return [f"{r}/{f}" for r in runs for f in ("metrics.json", "best_levels.npz")]
+
+    return pick
+
+
 def variant_option(wildcards) -> str:
     """The CLI option that builds a design variant (nothing for the configured designs)."""
     return f"--variant {wildcards.variant.lstrip('-')}" if wildcards.variant else ""

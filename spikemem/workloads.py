@@ -1,9 +1,12 @@
-"""Seeded random weights and event streams for the characterized designs."""
+"""The characterized designs' memory images and events: seeded random ones, or a trained
+network layer's own weights and events."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 
@@ -12,7 +15,16 @@ from .encodings import OPERATIONS, Encoding, MemoryParams, encode_conv, encode_f
 from .encodings.bitfields import weight_range
 from .pdk import load_pdk_config
 
-__all__ = ["OPERATIONS", "build", "memory_params", "random_events", "random_weights", "rng_for"]
+__all__ = [
+    "OPERATIONS",
+    "build",
+    "load_trained_workload",
+    "memory_params",
+    "random_events",
+    "random_weights",
+    "rng_for",
+    "trained_events",
+]
 
 
 def rng_for(cfg: Mapping, *parts: object) -> np.random.Generator:
@@ -70,3 +82,44 @@ def random_events(enc: Encoding, operation: str, n: int, rng: np.random.Generato
         sizes = rng.integers(1, enc.n_post + 1, n)
         return [tuple(sorted(int(j) for j in rng.choice(enc.n_post, int(k), replace=False))) for k in sizes]
     raise ValueError(f"unknown operation {operation!r}; known: {', '.join(OPERATIONS)}")
+
+
+# --------------------------------------------------------------------------- the trained network's own
+
+
+def load_trained_workload(path: str | Path) -> dict:
+    """A trained layer's workload (:func:`write_trained_workload`) as arrays, ``meta`` parsed."""
+    with np.load(path) as f:
+        data = {k: f[k] for k in f.files}
+    data["meta"] = json.loads(str(data["meta"]))
+    return data
+
+
+def trained_events(
+    enc: Encoding, workload: Mapping, operation: str, n: int, rng: np.random.Generator
+) -> list[tuple[int, ...]]:
+    """``n`` events of one operation drawn uniformly (without replacement where there are enough)
+    from a trained layer's own (:func:`load_trained_workload`): each spike, non-zero error, error
+    step or moved synapse is equally likely, so rows, columns and masks keep the network's
+    statistics. Updates are drawn among the synapses ``enc`` stores (a compressed encoding's
+    learning engine walks only those)."""
+    if operation == "forward":
+        pool = [(int(i),) for i in workload["forward"]]
+    elif operation == "backward":
+        pool = [(int(j),) for j in workload["backward"]]
+    elif operation == "backward_row":
+        ptr, posts = workload["row_ptr"], workload["row_posts"]
+        pool = [tuple(int(j) for j in posts[ptr[k] : ptr[k + 1]]) for k in range(len(ptr) - 1)]
+    elif operation == "update":
+        stored = enc.connectivity()
+        pool = [
+            (int(i), int(j), int(d))
+            for i, j, d in zip(workload["update_pre"], workload["update_post"], workload["update_delta"], strict=True)
+            if stored[i, j]
+        ]
+    else:
+        raise ValueError(f"unknown operation {operation!r}; known: {', '.join(OPERATIONS)}")
+    if not pool:
+        return []
+    pick = rng.choice(len(pool), n, replace=n > len(pool))
+    return [pool[k] for k in pick]

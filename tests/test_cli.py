@@ -99,7 +99,15 @@ def test_design_stages_default_to_the_workflow_layout():
         "work_dir": f"results/synth/{d}/work",
         "cache_dir": "results/synth/cache",
         "out": f"results/synth/{d}/characterization.json",
+        "workload": f"results/workloads/{d}.npz",
     }
+    trained = "crossbar-fc700x400-w5-paper-a12e12g8"
+    workload = resolved("workload", "--design", trained)
+    assert (workload["data_dir"], workload["runs_dir"], workload["out"]) == (
+        "results/snn/data",
+        "results/snn/runs",
+        f"results/workloads/{trained}.npz",
+    )
     # Given paths are kept.
     assert resolved("characterize", "--design", d, "--out", "x.json")["out"] == "x.json"
 
@@ -115,6 +123,16 @@ def test_tables_default_to_every_configured_input():
     table = resolved("energy-table")
     assert table["out"] == "results/energy/energy_table.csv"
     assert table["inputs"] == [f"results/synth/{d.name}/characterization.json" for d in designs(cfg)]
+    direct = resolved("direct-energy")
+    assert (direct["table"], direct["workload_dir"], direct["out"]) == (
+        "results/energy/energy_table.csv",
+        "results/workloads",
+        "results/energy/network_direct.csv",
+    )
+    assert (
+        direct["inputs"] == [f"results/synth/{d.name}/characterization.json" for d in designs(cfg) if d.trained]
+        and len(direct["inputs"]) == 4
+    )
     gating = resolved("tabulate-gating")
     refs = cfg["clock_gating"]["reference_designs"]
     assert gating["ungated"] == [f"results/synth-ungated/{d}/characterization.json" for d in refs]

@@ -59,7 +59,9 @@ def test_network_energy_and_report_depend_on_golden_models_and_figure_code():
 def test_training_and_hardware_do_not_depend_on_each_other():
     assert "spikemem/snn/train.py" not in stage_code("characterize", "pb_bmp")
     assert not any(f.startswith("spikemem/synth/") for f in stage_code("snn_train"))
-    # The NIR export reads the runs' layers and the protocols' weight scales.
-    assert stages_using("spikemem/snn/train.py") == {"snn_train", "snn_summary", "snn_export"}
+    # The NIR export reads the runs' layers and the protocols' weight scales; a trained layer's
+    # workload replays an epoch of its protocol. The hardware stages read the workload file only.
+    assert stages_using("spikemem/snn/train.py") == {"snn_train", "snn_summary", "snn_export", "trained_workload"}
+    assert "spikemem/snn/paper_protocol.py" not in stage_code("rtl_verify", "crossbar")
     # Function-local imports count: energy_table imports the renderer inside capacity_bits.
     assert "spikemem.rtl.render" in module_closure(("spikemem.synth.energy_table",))

@@ -25,19 +25,26 @@ def verify_stage(
     simulators: tuple[str, ...] | None = None,
     densities: tuple[float, ...] | None = None,
     events_per_operation: int | None = None,
+    workload: Mapping | None = None,
 ) -> dict:
     """Lint, then simulate in each simulator at each density; write the comparison JSON.
 
-    Defaults come from the configuration's ``verification`` section."""
+    Defaults come from the configuration's ``verification`` section. A trained layer is verified on
+    its ``workload`` (its weights and events drawn from its own) instead, at the weights' density,
+    with ``characterization.network_layers.events_per_operation`` events per operation."""
     ver = cfg["verification"]
     simulators = tuple(simulators or ver["simulators"])
     files = load_manifest(rtl_dir)
     work = Path(work_dir)
     ctx = design_context(cfg, design)
     lint(files, work)
-    n = events_per_operation or ver["events_per_operation"]
-    densities = densities or tuple(ver["densities"])
-    stimuli = [make_stimulus(cfg, design, d, n) for d in densities]
+    if design.trained:
+        n = events_per_operation or cfg["characterization"]["network_layers"]["events_per_operation"]
+        densities = (None,)
+    else:
+        n = events_per_operation or ver["events_per_operation"]
+        densities = densities or tuple(ver["densities"])
+    stimuli = [make_stimulus(cfg, design, d, n, workload=workload) for d in densities]
     report: dict = {"design": design.as_dict(), "lint": "verilator --lint-only -Wall: clean", "simulators": {}}
     for sim in simulators:
         t0 = time.perf_counter()

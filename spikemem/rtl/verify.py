@@ -19,7 +19,7 @@ import numpy as np
 from ..config import Design, design_operations
 from ..golden import run_events
 from ..processes import run_tool
-from ..workloads import OPERATIONS, build, memory_params, random_events, random_weights, rng_for
+from ..workloads import OPERATIONS, build, memory_params, random_events, random_weights, rng_for, trained_events
 from .render import capacity, design_context, design_sources, simulation_models
 
 
@@ -38,25 +38,41 @@ class Stimulus:
 def make_stimulus(
     cfg: Mapping,
     design: Design,
-    density: float,
+    density: float | None,
     n_per_op: int,
     operations: tuple[str, ...] | None = None,
     purpose: str = "verify",
+    workload: Mapping | None = None,
 ) -> Stimulus:
     """The load image, events and golden expectations of one density: ``n_per_op`` events of each
-    of ``operations`` (default: every operation of the design's encoding), shuffled."""
+    of ``operations`` (default: every operation of the design's encoding), shuffled. A trained
+    layer's (``design.trained``) come from its ``workload`` (:func:`load_trained_workload`): its
+    weights, and events drawn from its own; ``density`` is then the weights' own and ignored."""
     operations = design_operations(cfg, design) if operations is None else operations
     ctx = design_context(cfg, design)
     params = memory_params(cfg)
     _, max_nnz = capacity(design, params)
-    rng = rng_for(cfg, design.name, density, purpose, *operations)
-    enc = build(design, random_weights(design, density, rng), params, max_nnz)
+    if design.trained:
+        if workload is None:
+            raise ValueError(f"{design.name} is a trained layer: its workload file is needed (--workload)")
+        density = workload["meta"]["density"]
+        rng = rng_for(cfg, design.name, purpose, *operations)
+        enc = build(design, workload["levels"].astype(np.int64), params, max_nnz)
+    else:
+        rng = rng_for(cfg, design.name, density, purpose, *operations)
+        enc = build(design, random_weights(design, density, rng), params, max_nnz)
+
+    def draw(op: str) -> list[tuple[int, ...]]:
+        if workload is not None and design.trained:
+            return trained_events(enc, workload, op, n_per_op, rng)
+        return random_events(enc, op, n_per_op, rng)
+
     loads = []
     word_bits, addr_bits = ctx["word_bits"], ctx["load_addr_bits"]
     for sel, mem in enumerate(enc.image.memories.values()):
         for addr, word in enumerate(mem.words):
             loads.append((sel << (addr_bits + word_bits)) | (addr << word_bits) | word)
-    events = [(op, ev) for op in operations for ev in random_events(enc, op, n_per_op, rng)]
+    events = [(op, ev) for op in operations for ev in draw(op)]
     order = rng.permutation(len(events))
     events = [events[k] for k in order]
     outputs, counts = [], []

@@ -77,14 +77,17 @@ def _gate_run(run_cmd, ctx, stim, directory: Path, groups, n_nets: int, where: s
     return {"compare": check, "sram_count_check": counts, "samples": samples, "log": (directory / "sim.log")}
 
 
-def reset_check(cfg, design, ctx, run_cmd, groups, n_nets: int, work: Path) -> dict:
+def reset_check(cfg, design, ctx, run_cmd, groups, n_nets: int, work: Path, workload: Mapping | None = None) -> dict:
     """The short mixed workload with every cell's state starting at random values (one run per
     seed) instead of 0: all outputs and access counts must still equal the golden model's, which
     fails where a controller's state is not reset (with probability 1 - 2**-seeds per flop whose
     start value matters)."""
-    density = cfg["characterization"]["densities"][0]
     seeds = [int(cfg["seed"]) * RESET_CHECK_SEEDS + k for k in range(RESET_CHECK_SEEDS)]
-    stim = make_stimulus(cfg, design, density, RESET_CHECK_EVENTS, purpose="reset_check")
+    stim = make_stimulus(
+        cfg, design, cfg["characterization"]["densities"][0], RESET_CHECK_EVENTS, purpose="reset_check",
+        workload=workload,
+    )  # fmt: skip
+    density = stim.density
     runs = []
     for seed in seeds:
         where = f"{design.name} reset check (random start state, seed {seed}) at density {density}"
@@ -156,10 +159,13 @@ def sta_reports(
     return {"worst_slack_ns": float(slack.group(1)) if slack else None, "clock_period_ns": period, "power": power}
 
 
-def _cycle_energy(cfg, design, ctx, run_cmd, model, n_macros, n_nets, period_s, work: Path, runs: list[dict]) -> dict:
+def _cycle_energy(
+    cfg, design, ctx, run_cmd, model, n_macros, n_nets, period_s, work: Path, runs: list[dict], workload=None
+) -> dict:
     """Dynamic energy of an idle cycle (after the image is loaded, no events: what clock gating
     removes) against the mean cycle of each operation's event windows."""
-    stim = make_stimulus(cfg, design, cfg["characterization"]["densities"][0], 0, ("forward",), purpose="idle")
+    density = cfg["characterization"]["densities"][0]
+    stim = make_stimulus(cfg, design, density, 0, ("forward",), purpose="idle", workload=workload)
     out_file = simulate(run_cmd, ctx, stim, work, f"+idle={IDLE_CYCLES}", f"+activity={work / 'activity.txt'}")
     samples = parse_activity((work / "activity.txt").read_text(), n_macros, n_nets)
     # The samples: one at time 0, the baseline after the image is loaded, the end of the idle window.
@@ -212,8 +218,18 @@ class StageClock:
             self._stage = None
 
 
-def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_json: Path, cache_dir: Path) -> dict:
-    """Synthesize, simulate at gate level and compute energies; write ``out_json``."""
+def characterize(
+    cfg: Mapping,
+    design: Design,
+    rtl_dir: Path,
+    work: Path,
+    out_json: Path,
+    cache_dir: Path,
+    workload: Mapping | None = None,
+) -> dict:
+    """Synthesize, simulate at gate level and compute energies; write ``out_json``. A trained
+    layer's image and events come from its ``workload`` (:func:`spikemem.workloads.load_trained_workload`),
+    at the weights' own density, instead of each configured density's random ones."""
     t_start = time.perf_counter()
     clock = StageClock(design.name)
     files = load_manifest(rtl_dir)
@@ -264,13 +280,15 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
     period_s = 1e-6 / cfg["clock_mhz"]
 
     # ---- workloads: each operation alone, at each density
+    banks = {m["name"]: m["lanes"] * m["banks"] for m in ctx["memories"] if m["implementation"] == "sram"}
     n_events = characterization_events(cfg, design)
     runs, port_toggles, port_cycles = [], Counter(), 0
-    for density in cfg["characterization"]["densities"]:
+    for density in [None] if design.trained else cfg["characterization"]["densities"]:
         for op in design_operations(cfg, design):
-            stim = make_stimulus(cfg, design, density, n_events, (op,), purpose="characterize")
+            stim = make_stimulus(cfg, design, density, n_events, (op,), purpose="characterize", workload=workload)
             if not stim.events:
                 continue
+            density = stim.density
             d_dir = gl_dir / f"{op}-d{density:g}"
             # An always-ready sink: the energy is the controller's own, not a stalled consumer's.
             where = f"{design.name} {op} at density {density}"
@@ -287,7 +305,7 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
                 energy = window_energy(model, toggles, sram, cycles * period_s)
                 features = sum(
                     (
-                        Counter(event_features(op, stim.expected_outputs[e], stim.expected_counts[e]))
+                        Counter(event_features(op, stim.expected_outputs[e], stim.expected_counts[e], banks))
                         for e in range(a.events, b.events)
                     ),
                     Counter(),
@@ -297,6 +315,8 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
                         "events": b.events - a.events,
                         "cycles": cycles,
                         **{name: features[name] for name in FEATURES[1:]},
+                        # recorded for a model with the bank structure (docs/energy.md)
+                        **{name: features[name] for name in ("bank_reads", "bank_writes")},
                         **energy,
                         "dynamic_j": dynamic(energy),
                     }
@@ -322,11 +342,11 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
             )
 
     clock.begin("reset check", f"{RESET_CHECK_SEEDS} random start states")
-    reset = reset_check(cfg, design, ctx, run_cmd, groups, n_nets, gl_dir / "reset-check")
+    reset = reset_check(cfg, design, ctx, run_cmd, groups, n_nets, gl_dir / "reset-check", workload)
 
     clock.begin("idle cycle", f"{IDLE_CYCLES} cycles without events")
     cycle_energy = _cycle_energy(
-        cfg, design, ctx, run_cmd, model, len(instances), n_nets, period_s, gl_dir / "idle", runs
+        cfg, design, ctx, run_cmd, model, len(instances), n_nets, period_s, gl_dir / "idle", runs, workload
     )
 
     # ---- OpenSTA: timing, and its power estimate beside ours
@@ -356,6 +376,7 @@ def characterize(cfg: Mapping, design: Design, rtl_dir: Path, work: Path, out_js
     result = {
         "design": design.as_dict(),
         "top": top,
+        **({"workload": workload["meta"]} if workload is not None else {}),
         # Energy, activity and timing all come from the synthesized netlist (find_netlist), without
         # parasitics, whatever flow SiliconCompiler ran: their flow level is synthesis. A placed and
         # routed run is recorded as what ran (flow_run), never as the level of these numbers.

@@ -120,13 +120,14 @@ SCHEMA = {
         },
         "validation_design": {
             "type": ["string", "null"],
-            "description": "a much larger design of the same encoding and width (characterization.validation), "
-            "run directly at gate level and never fitted on; null where none was configured",
+            "description": "much larger designs of the same encoding and width (characterization.validation, and "
+            "the trained network's layers of characterization.network_layers; ;-separated), run directly at gate "
+            "level and never fitted on; null where none was configured",
         },
         "validation_max_error": {
             "type": ["number", "null"],
             "description": "total dynamic energy: largest relative error of the published model over the "
-            "validation design's runs",
+            "validation designs' runs",
         },
         "validation_max_error_logic": {
             "type": ["number", "null"],
@@ -275,7 +276,8 @@ def build_table(
     per-access energies, their held-out validation, and the hardware's leakage and latency.
 
     Designs named in ``validation`` are not fitted on: the published model of their group is
-    checked against their direct gate-level runs (``validation_*`` columns). Designs named in
+    checked against their direct gate-level runs (``validation_*`` columns; per design in
+    :func:`validation_errors`). Designs named in
     ``excluded`` (the macro sweep's) take no part in the table."""
     validation, excluded = set(validation), set(excluded)
     groups: dict[tuple, list[dict]] = defaultdict(list)
@@ -289,8 +291,7 @@ def build_table(
     rows = []
     for (layer, enc, wb), chars in sorted(groups.items()):
         chars = sorted(chars, key=lambda c: (design_size(c["design"]), c["design"]["name"]))
-        big_checks = sorted(checks.get((layer, enc, wb), []), key=lambda c: design_size(c["design"]))
-        check = big_checks[-1] if big_checks else None
+        group_checks = sorted(checks.get((layer, enc, wb), []), key=lambda c: design_size(c["design"]))
         largest = chars[-1]
         heldout = chars[-1] if len(chars) > 1 else None
         fitted = chars[:-1] if heldout else chars
@@ -312,10 +313,9 @@ def build_table(
             coef, r2 = _fit(windows)
             cycle_coef, _ = _fit(windows, _cycles)
             val_err = val_err_logic = None
-            if check:
-                errs = [_run_errors(coef, sram, r) for r in check["runs"] if r["operation"] == op]
-                if errs:
-                    val_err, val_err_logic = max(e[0] for e in errs), max(e[1] for e in errs)
+            errs = [_run_errors(coef, sram, r) for c in group_checks for r in c["runs"] if r["operation"] == op]
+            if errs:
+                val_err, val_err_logic = max(e[0] for e in errs), max(e[1] for e in errs)
             big_runs = [r for r in largest["runs"] if r["operation"] == op]
             latency = sum(r["cycles"] for r in big_runs) / max(1, sum(r["events"] for r in big_runs))
             measured = sum(logic_energy(w) + sram_energy(w) for w in windows)
@@ -339,7 +339,7 @@ def build_table(
                     "heldout_design": heldout["design"]["name"] if heldout else None,
                     "heldout_max_error": err,
                     "heldout_max_error_logic": err_logic,
-                    "validation_design": check["design"]["name"] if check else None,
+                    "validation_design": ";".join(c["design"]["name"] for c in group_checks) or None,
                     "validation_max_error": val_err,
                     "validation_max_error_logic": val_err_logic,
                     "flagged": bool(
@@ -362,6 +362,50 @@ def build_table(
     return pd.DataFrame(rows)
 
 
+def validation_errors(table: pd.DataFrame, characterizations: list[dict], validation: Iterable[str]) -> pd.DataFrame:
+    """Per validation design and operation: the published model's relative error (total dynamic and
+    logic only, largest over the design's runs), its energy per event measured and predicted, and the
+    design's macros: where the model is checked, one row each."""
+    validation = set(validation)
+    keys = ["layer", "encoding", "weight_bits", "operation"]
+    rows = []
+    for c in characterizations:
+        d = c["design"]
+        if d["name"] not in validation:
+            continue
+        for op in OPERATIONS:
+            runs = [r for r in c["runs"] if r["operation"] == op]
+            match = table[(table[keys[:-1]] == [d["layer"], d["encoding"], d["weight_bits"]]).all(axis=1)]
+            match = match[match.operation == op]
+            if not runs or match.empty:
+                continue
+            row = match.iloc[0]
+            coef = np.array([row[k] for k in COEFFICIENTS])
+            sram = (row["e_sram_read_word_j"], row["e_sram_write_word_j"])
+            errs = [_run_errors(coef, sram, r) for r in runs]
+            windows = [w for r in runs for w in r["windows"]]
+            events = sum(w["events"] for w in windows)
+            tot = {f: sum(w[f] for w in windows) for f in (*FEATURES, *SRAM_FEATURES)}
+            pred = predict(coef, sram, tot)
+            measured_logic = sum(map(logic_energy, windows))
+            rows.append(
+                {
+                    "design": d["name"],
+                    "trained": d.get("trained", ""),
+                    **{k: d[k] if k != "operation" else op for k in keys},
+                    "macros": int(sum(c["synthesis"]["macros"].values())),
+                    "events": events,
+                    "measured_pj_per_event": (measured_logic + sum(map(sram_energy, windows))) / events * 1e12,
+                    "model_pj_per_event": pred["dynamic_j"] / events * 1e12,
+                    "measured_logic_pj_per_event": measured_logic / events * 1e12,
+                    "model_logic_pj_per_event": pred["logic_j"] / events * 1e12,
+                    "error": max(e[0] for e in errs),
+                    "error_logic": max(e[1] for e in errs),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def capacity_bits(cfg: Mapping, design) -> dict:
     """Payload and metadata bits of a design's capacity image (all synapses present)."""
     from ..rtl.render import capacity
@@ -371,10 +415,18 @@ def capacity_bits(cfg: Mapping, design) -> dict:
     return {"payload_bits": enc.image.payload_bits, "metadata_bits": enc.image.metadata_bits}
 
 
-def write_table(table: pd.DataFrame, out_csv: Path, characterizations: list[dict], cfg: Mapping) -> None:
+def write_table(
+    table: pd.DataFrame,
+    out_csv: Path,
+    characterizations: list[dict],
+    cfg: Mapping,
+    validation: pd.DataFrame | None = None,
+) -> None:
     from ..atomic_files import atomic_write_json, atomic_write_text
     from ..provenance import provenance
 
+    if validation is not None:
+        atomic_write_text(validation_csv(out_csv), validation.to_csv(index=False, float_format="%.6g"))
     atomic_write_text(out_csv, table.to_csv(index=False, float_format="%.6g"))
     atomic_write_json(out_csv.with_suffix(".schema.json"), SCHEMA)
     prov = {
@@ -395,16 +447,29 @@ def write_table(table: pd.DataFrame, out_csv: Path, characterizations: list[dict
     atomic_write_json(out_csv.with_suffix(".provenance.json"), prov)
 
 
+def validation_csv(table_csv: Path) -> Path:
+    """Where the per-design validation errors go, beside the table."""
+    return Path(table_csv).with_suffix(".validation.csv")
+
+
 def energy_table_stage(cfg: Mapping, inputs: list[str | Path], out_csv: Path) -> pd.DataFrame:
-    """The energy-table stage: build, validate and write the table of the given characterizations."""
-    from ..config import design_by_name, fitted_designs, macro_sweep_designs, validation_designs
+    """The energy-table stage: build, validate and write the table of the given characterizations
+    (and, beside it, :func:`validation_errors`)."""
+    from ..config import (
+        design_by_name,
+        fitted_designs,
+        macro_sweep_designs,
+        network_layer_designs,
+        validation_designs,
+    )
 
     chars = load_characterizations(inputs)
     golden = {c["design"]["name"]: capacity_bits(cfg, design_by_name(cfg, c["design"]["name"])) for c in chars}
     held = {*fitted_designs(cfg), *validation_designs(cfg)}
     sweep_only = [d.name for d in macro_sweep_designs(cfg) if d not in held]
-    table = build_table(chars, golden, validation=[d.name for d in validation_designs(cfg)], excluded=sweep_only)
-    write_table(table, out_csv, chars, cfg)
+    checks = [d.name for d in (*validation_designs(cfg), *network_layer_designs(cfg))]
+    table = build_table(chars, golden, validation=checks, excluded=sweep_only)
+    write_table(table, out_csv, chars, cfg, validation_errors(table, chars, checks))
     return table
 
 

@@ -64,7 +64,7 @@ STAGES: dict[str, Stage] = {
     "memory_variants_table": Stage(("spikemem.synth.memory_variants", "spikemem.synth.energy_table"), encodings="none"),
     "snn_data": Stage(("spikemem.snn.data",)),
     "snn_train": Stage(("spikemem.snn.stages",)),
-    "trained_workload": Stage(("spikemem.snn.replay",)),
+    "trained_workload": Stage(("spikemem.snn.replay",), encodings="none"),
     "snn_summary": Stage(("spikemem.snn.stages",)),
     "snn_data_figures": Stage(("analysis.snn_figures",)),
     "snn_run_figure": Stage(("analysis.snn_figures",)),

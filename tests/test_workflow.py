@@ -181,7 +181,10 @@ def test_touching_a_module_reruns_exactly_the_rules_that_use_it(workdir):
                 todo += consumers.get(rule, ())
         assert users, module
         expected.discard("all")  # the target rule has no output to list
-        assert set(planned) == expected, (module, sorted(planned), sorted(expected))
+        # Every rule using the module reruns, and nothing outside its consumers; a consumer may stay
+        # up to date where none of its jobs reads a rerun job's output (a trained layer's
+        # characterization feeds no clock-gating or memory-variant table).
+        assert users <= set(planned) <= expected, (module, sorted(planned), sorted(expected))
         # A golden model's edit reruns the designs of its encoding only.
         if module.startswith("spikemem/encodings/"):
             for rule in ("golden", "rtl_render", "characterize"):

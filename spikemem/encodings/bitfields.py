@@ -63,12 +63,13 @@ def from_signed_field(raw: int, bits: int) -> int:
 
 
 def get_field(word: int, slot: int, bits: int) -> int:
-    return (word >> (slot * bits)) & ((1 << bits) - 1)
+    # int(): a numpy slot would make the shift a fixed-width one, which overflows for 64-bit words.
+    return (word >> (int(slot) * bits)) & ((1 << bits) - 1)
 
 
 def set_field(word: int, slot: int, bits: int, raw: int) -> int:
-    mask = ((1 << bits) - 1) << (slot * bits)
-    return (word & ~mask) | ((raw << (slot * bits)) & mask)
+    mask = ((1 << bits) - 1) << (int(slot) * bits)
+    return (word & ~mask) | ((raw << (int(slot) * bits)) & mask)
 
 
 def pack_fields(

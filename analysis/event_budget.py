@@ -19,11 +19,17 @@ import argparse
 import copy
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from spikemem.config import design_by_name, designs, load_config, validation_designs
-from spikemem.synth.energy_table import COEFFICIENTS, FEATURES, build_table, capacity_bits, load_characterizations
+from spikemem.synth.energy_table import (
+    build_table,
+    capacity_bits,
+    load_characterizations,
+    predict,
+    row_coefficients,
+    window_totals,
+)
 
 KNEE_MEDIAN_CHANGE = 0.02
 
@@ -53,8 +59,8 @@ def per_event_logic(table: pd.DataFrame, chars: list[dict]) -> pd.Series:
         c = largest[(row.layer, row.encoding, row.weight_bits)][1]
         windows = [w for r in c["runs"] if r["operation"] == row.operation for w in r["windows"]]
         events = sum(w["events"] for w in windows)
-        mean = [1.0] + [sum(w[f] for w in windows) / events for f in FEATURES[1:]]
-        values.append(float(np.dot([row[k] for k in COEFFICIENTS], mean)))
+        coef, bank, sram = row_coefficients(row)
+        values.append(predict(coef, sram, window_totals(windows), bank)["logic_j"] / events)
     return pd.Series(values, index=table.index)
 
 

@@ -27,7 +27,7 @@ import pandas as pd
 
 from .encodings import encode_fc
 from .network_energy import event_sample, price_terms, table_row, update_events
-from .synth.energy_table import COEFFICIENTS, FEATURES, SRAM_FEATURES, logic_energy, predict, sram_energy
+from .synth.energy_table import logic_energy, predict, row_coefficients, sram_energy, window_totals
 from .workloads import load_trained_workload, memory_params, rng_for
 
 # The network's events per iteration (metrics.json) that one event of each operation stands for.
@@ -43,9 +43,8 @@ def _per_event(windows: list[dict]) -> dict[str, float]:
 
 def _model_same_events(row: pd.Series, windows: list[dict]) -> dict[str, float]:
     n = sum(w["events"] for w in windows)
-    coef = np.array([row[k] for k in COEFFICIENTS])
-    sram = (row["e_sram_read_word_j"], row["e_sram_write_word_j"])
-    pred = predict(coef, sram, {f: sum(w[f] for w in windows) for f in (*FEATURES, *SRAM_FEATURES)})
+    coef, bank, sram = row_coefficients(row)
+    pred = predict(coef, sram, window_totals(windows), bank)
     return {"logic_j": pred["logic_j"] / n, "sram_j": pred["sram_j"] / n, "j": pred["dynamic_j"] / n}
 
 

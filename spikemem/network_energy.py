@@ -42,7 +42,15 @@ import pandas as pd
 from .encodings import ConvGeometry, Encoding, encode_conv, encode_fc, get_encoding
 from .energy_rows import MissingEnergyRow
 from .golden import event_features, run_events
-from .synth.energy_table import COEFFICIENTS, CYCLE_COEFFICIENTS, FEATURES, SRAM_COEFFICIENTS, SRAM_FEATURES
+from .synth.energy_table import (
+    BANK_FEATURES,
+    COEFFICIENTS,
+    CYCLE_COEFFICIENTS,
+    FEATURES,
+    SRAM_COEFFICIENTS,
+    SRAM_FEATURES,
+    row_coefficients,
+)
 from .workloads import memory_params, rng_for
 
 # The operations of a training iteration; ``backward`` is priced in the configured mode.
@@ -116,7 +124,9 @@ def event_sample(
 ) -> dict:
     """Per-event costs of ``op`` on ``enc``: every possible event where that is cheap (``exact``),
     else ``samples`` (default :data:`SAMPLES`) drawn uniformly. ``features`` is events x
-    (FEATURES[1:] + SRAM_FEATURES): synapses, word reads and writes, lookups, SRAM reads and writes.
+    (FEATURES[1:] + SRAM_FEATURES + BANK_FEATURES): synapses, word reads and writes, lookups, SRAM
+    reads and writes, and the SRAM reads and writes times the macros beyond the first their memory's
+    bus reaches (the energy model's bank term).
 
     A row-stream event (``backward_row``) carries an error mask of ``mask_size`` postsynaptic neurons
     (default all; rounded, at least 1), drawn uniformly; on layers of more than
@@ -153,7 +163,7 @@ def event_sample(
         exact = samples is None and len(pre) <= EXACT_MAX_POSITIONS[op]
         pick = np.arange(len(pre)) if exact else (rng.integers(0, len(pre), samples or SAMPLES[op]) if len(pre) else [])
         events = [(int(pre[k]), int(post[k]), 0) for k in pick]  # delta 0: the access pattern only
-    names = (*FEATURES[1:], *SRAM_FEATURES)
+    names = (*FEATURES[1:], *SRAM_FEATURES, *BANK_FEATURES)
     if not events:
         return {"features": np.zeros((0, len(names))), "names": names, "exact": exact}
     outputs, counts = run_events(enc, op, events, rows)
@@ -164,7 +174,9 @@ def event_sample(
         f = event_features(op, o, c, banks)
         reads = sum(v for k, v in c.items() if k.endswith(".R") and k[:-2] in in_sram)
         writes = sum(v for k, v in c.items() if k.endswith(".W") and k[:-2] in in_sram)
-        per_event.append([*(f[n] for n in FEATURES[1:]), reads, writes])
+        per_event.append(
+            [*(f[n] for n in FEATURES[1:]), reads, writes, f["bank_reads"] - reads, f["bank_writes"] - writes]
+        )
     return {"features": scale * np.array(per_event, dtype=float), "names": names, "exact": exact}
 
 
@@ -183,8 +195,9 @@ def energy_ci95_rel(row: pd.Series, sample: Mapping) -> float:
     x = sample["features"]
     if sample["exact"] or len(x) < 2:
         return 0.0 if sample["exact"] else float("nan")
-    coef = np.array([*(row[c] for c in COEFFICIENTS[1:]), *(row[c] for c in SRAM_COEFFICIENTS)])
-    e = row[COEFFICIENTS[0]] + x @ coef
+    logic, bank, sram = row_coefficients(row)
+    coef = np.array([*logic[1:], *sram, *bank])
+    e = logic[0] + x @ coef
     mean = float(e.mean())
     return float(Z_95 * e.std(ddof=1) / np.sqrt(len(e)) / mean) if mean else 0.0
 
@@ -193,7 +206,9 @@ def price_terms(row: pd.Series, n_events: float, costs: Mapping) -> dict[str, fl
     """Logic energy, SRAM energy (at the Liberty's per-access value) and cycles of ``n_events``
     events with the given mean per-event costs."""
     x = np.array([1.0, *(costs[name] for name in FEATURES[1:])])
-    logic = n_events * float(np.dot([row[c] for c in COEFFICIENTS], x))
+    _, bank, _ = row_coefficients(row)
+    extra = [costs.get(name, 0.0) for name in BANK_FEATURES]
+    logic = n_events * (float(np.dot([row[c] for c in COEFFICIENTS], x)) + float(np.dot(bank, extra)))
     sram = n_events * float(np.dot([row[c] for c in SRAM_COEFFICIENTS], [costs[f] for f in SRAM_FEATURES]))
     cycles = n_events * float(np.dot([row[c] for c in CYCLE_COEFFICIENTS], x))
     return {"logic_j": logic, "sram_j": sram, "cycles": cycles}
@@ -369,9 +384,12 @@ def reencode_terms(row: pd.Series, enc: Encoding, fraction: float) -> dict[str, 
     per-word logic coefficients (``row``: the layer's update row of the energy table) and the macro's
     per-access energy, exactly counted words."""
     words = fraction * sum(m.depth for m in enc.image.memories.values())
-    sram_words = fraction * sum(m.depth for m in enc.image.memories.values() if m.implementation == "sram")
+    sram = [m for m in enc.image.memories.values() if m.implementation == "sram"]
+    sram_words = fraction * sum(m.depth for m in sram)
+    _, bank, _ = row_coefficients(row)
+    bank_words = fraction * sum(m.depth * (m.macro_count - 1) for m in sram)
     return {
-        "logic_j": words * (row["e_logic_read_word_j"] + row["e_logic_write_word_j"]),
+        "logic_j": words * (row["e_logic_read_word_j"] + row["e_logic_write_word_j"]) + bank_words * sum(bank),
         "sram_j": sram_words * (row["e_sram_read_word_j"] + row["e_sram_write_word_j"]),
         "words": 2 * words,
     }

@@ -119,6 +119,53 @@ def test_split_fit_reproduces_total_energy_as_logic_plus_sram():
     assert row["sram_share"] == pytest.approx(sram_j / measured)
 
 
+def _with_banks(char: dict, encoding: str, macros: int, bank_j: float) -> dict:
+    """``char`` as an encoding whose SRAM bus reaches ``macros`` macros: each access also costs
+    ``bank_j`` of logic per macro beyond the first."""
+    for w in char["runs"][0]["windows"]:
+        w["bank_reads"], w["bank_writes"] = w["sram_reads"] * macros, w["sram_writes"] * macros
+        extra = bank_j * (macros - 1) * (w["sram_reads"] + w["sram_writes"])
+        w["internal_j"] += 0.6 * extra
+        w["switching_j"] += 0.4 * extra
+    char["design"]["encoding"] = encoding
+    return char
+
+
+def test_bank_term_is_one_for_all_groups_and_anchored_by_the_macro_sweep():
+    """Two encodings with their own coefficients share one cost per access per extra macro; the
+    joint fit recovers it from their multi-macro sizes and the sweep (anchors, never in the table),
+    and a design of many more macros is predicted within rounding."""
+    rng = np.random.default_rng(5)
+    bank_j = 4e-13
+    truths = {
+        "crossbar": np.array([2e-12, 5e-13, 3e-12, 4e-12, 7e-13]),
+        "pb_bmp": np.array([1e-12, 9e-13, 2e-12, 1e-12, 3e-13]),
+    }
+    chars = [
+        _with_banks(_characterization(f"{enc}-{size}", size, rng, truth), enc, macros, bank_j)
+        for enc, truth in truths.items()
+        for size, macros in ((1, 1), (2, 1), (3, 2), (4, 4))
+    ]
+    anchors = [
+        _with_banks(_characterization(f"sweep-{m}", 5, rng, truths["crossbar"]), "crossbar", m, bank_j)
+        for m in (1, 9, 33, 151)
+    ]
+    for a in anchors:
+        a["design"]["weight_bits"] = 8  # the sweep's own width: a group of its own
+    big = _with_banks(_characterization("pb_bmp-big", 6, rng, truths["pb_bmp"]), "pb_bmp", 184, bank_j)
+    table = build_table([*chars, big], {}, validation=["pb_bmp-big"], anchors=anchors)
+    assert set(table.encoding) == {"crossbar", "pb_bmp"} and set(table.weight_bits) == {4}
+    assert table.e_bank_read_j.unique() == pytest.approx([bank_j], rel=1e-4)
+    for enc, truth in truths.items():
+        row = table[table.encoding == enc].iloc[0]
+        assert [row[c] for c in COEFFICIENTS] == pytest.approx(list(truth), rel=1e-4)
+    assert table[table.encoding == "pb_bmp"].validation_max_error_logic.iloc[0] < 1e-4
+    # Without the bank term the many-macro design is underestimated.
+    plain = build_table([*chars, big], {}, validation=["pb_bmp-big"], bank_term=False, anchors=anchors)
+    assert plain.e_bank_read_j.unique() == [0.0]
+    assert plain[plain.encoding == "pb_bmp"].validation_max_error_logic.iloc[0] > 0.1
+
+
 def test_logic_error_is_reported_apart_from_the_total():
     """A logic model that misses on the held-out size is flagged even where SRAM hides it in the total."""
     rng = np.random.default_rng(4)
@@ -523,7 +570,7 @@ def test_row_stream_cost_is_the_golden_models_for_a_mask_of_the_step_s_errors(cf
     means = sample["features"].mean(axis=0)
     row = table[(table.operation == "backward_row")].iloc[0]
     x = [1.0, *means[:4]]
-    by_hand = 10.0 * (np.dot([row[c] for c in COEFFICIENTS], x) + np.dot([10e-12, 12e-12], means[4:]))
+    by_hand = 10.0 * (np.dot([row[c] for c in COEFFICIENTS], x) + np.dot([10e-12, 12e-12], means[4:6]))
     assert e["backward_row_j"] == pytest.approx(by_hand, rel=1e-12)
     # No row-stream count: that mode is not priced (NaN) and the column walk is used.
     col = layer_energy(table, "fc", "pb_bmp", 2, enc, {"backward": 10.0}, 50, np.random.default_rng(9))

@@ -4,10 +4,17 @@ into a fitted logic model and exact SRAM terms,
     E_dynamic = E_logic + E_sram
     E_logic   = e_event * events + e_synapse * synapses + e_logic_read_word * word_reads
               + e_logic_write_word * word_writes + e_lookup * lookups
+              + e_bank_read * bank_extra_reads + e_bank_write * bank_extra_writes
     E_sram    = e_sram_read_word * sram_reads + e_sram_write_word * sram_writes
 
 E_logic (the standard cells' internal and switching energy) is fitted by non-negative least squares
-over the activity windows of the characterized designs. E_sram is not fitted: the access counts are
+over the activity windows of the characterized designs. The first five coefficients belong to each
+group (layer type, encoding, width, operation); the bank term is one for all groups
+(``characterization.bank_term``): each SRAM access times the macros beyond the first that its
+memory's bus reaches (the address and data fan-out, the bank clock gates behind the memory's clock
+gate, the read multiplexer), the same memory subsystem in every encoding. It is fitted jointly with
+the groups' coefficients (block coordinate descent, each block non-negative least squares) on every
+fitted design, the macro sweep's (1 to 151 macros) among them. E_sram is not fitted: the access counts are
 exact (the golden model's word reads and writes of the memories held in SRAM macros, equal to the
 hardware's by verification) and the energy per access is the macro Liberty's (``sram_access_energy``),
 so a scale factor on it can be applied downstream without refitting. Both models are validated
@@ -19,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +42,9 @@ FEATURES = ("events", "synapses", "word_reads", "word_writes", "lookups")
 # of handling a word (address, data path), not the macro's.
 COEFFICIENTS = ("e_event_j", "e_synapse_j", "e_logic_read_word_j", "e_logic_write_word_j", "e_lookup_j")
 # The exact SRAM terms: energy per access of the macro, from its Liberty, per counted access.
+# The bank term, one for all groups: SRAM reads and writes x (macros of the memory - 1).
+BANK_FEATURES = ("bank_extra_reads", "bank_extra_writes")
+BANK_COEFFICIENTS = ("e_bank_read_j", "e_bank_write_j")
 SRAM_FEATURES = ("sram_reads", "sram_writes")
 SRAM_COEFFICIENTS = ("e_sram_read_word_j", "e_sram_write_word_j")
 CYCLE_COEFFICIENTS = (
@@ -76,6 +86,17 @@ SCHEMA = {
             "description": "logic: the controller's energy per memory word written, SRAM macro excluded (J)",
         },
         "e_lookup_j": {"type": "number", "minimum": 0, "description": "logic: energy per field stepped through (J)"},
+        "e_bank_read_j": {
+            "type": "number",
+            "minimum": 0,
+            "description": "logic, one value for every row: energy per SRAM read per macro beyond the first that the "
+            "memory's bus reaches (J); 0 without the bank term",
+        },
+        "e_bank_write_j": {
+            "type": "number",
+            "minimum": 0,
+            "description": "logic, one value for every row: the same per SRAM write (J)",
+        },
         "e_sram_read_word_j": {
             "type": "number",
             "minimum": 0,
@@ -172,34 +193,91 @@ def sram_energy(window: Mapping) -> float:
     return window["sram_read_j"] + window["sram_write_j"]
 
 
-def _fit(windows: list[dict], target=logic_energy) -> tuple[np.ndarray, float | None]:
-    x = np.array([[w[f] for f in FEATURES] for w in windows], dtype=float)
-    y = np.array([target(w) for w in windows], dtype=float)
+def bank_features(window: Mapping) -> dict[str, float]:
+    """A window's (or a priced event's) SRAM reads and writes times the macros beyond the first
+    that each one's memory bus reaches; 0 where the record has no bank-weighted counts
+    (``bank_reads``, ``bank_writes``: accesses x macros)."""
+    return {
+        "bank_extra_reads": window.get("bank_reads", window["sram_reads"]) - window["sram_reads"],
+        "bank_extra_writes": window.get("bank_writes", window["sram_writes"]) - window["sram_writes"],
+    }
+
+
+def _nnls(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     # Scale columns to comparable magnitudes so NNLS is well conditioned.
     scale = np.where(x.max(axis=0) > 0, x.max(axis=0), 1.0)
     coef, _ = nnls(x / scale, y)
-    coef = coef / scale
-    pred = x @ coef
+    return coef / scale
+
+
+def _r2(y: np.ndarray, pred: np.ndarray) -> float | None:
     ss_tot = float(np.sum((y - y.mean()) ** 2))
-    r2 = 1 - float(np.sum((y - pred) ** 2)) / ss_tot if ss_tot > 0 else None
-    return coef, r2
+    return 1 - float(np.sum((y - pred) ** 2)) / ss_tot if ss_tot > 0 else None
+
+
+def _fit(windows: list[dict], target=logic_energy) -> tuple[np.ndarray, float | None]:
+    x = np.array([[w[f] for f in FEATURES] for w in windows], dtype=float)
+    y = np.array([target(w) for w in windows], dtype=float)
+    coef = _nnls(x, y)
+    return coef, _r2(y, x @ coef)
+
+
+def joint_fit(
+    groups: Mapping[tuple, list[dict]], bank_term: bool = True, iterations: int = 200
+) -> tuple[dict[tuple, np.ndarray], np.ndarray, dict[tuple, float | None]]:
+    """The logic model of every group (key -> its windows) with the shared bank term: per group its
+    FEATURES coefficients, the bank coefficients (BANK_COEFFICIENTS, zero without ``bank_term``)
+    and each group's R^2. Block coordinate descent on the joint least-squares problem: each group's
+    coefficients given the bank term, then the bank term given every group's, until it settles."""
+    keys = [k for k, ws in groups.items() if ws]
+    x = {k: np.array([[w[f] for f in FEATURES] for w in groups[k]], dtype=float) for k in keys}
+    b = {k: np.array([[bank_features(w)[f] for f in BANK_FEATURES] for w in groups[k]], dtype=float) for k in keys}
+    y = {k: np.array([logic_energy(w) for w in groups[k]], dtype=float) for k in keys}
+    bank = np.zeros(len(BANK_FEATURES))
+    coefs = {k: _nnls(x[k], y[k]) for k in keys}
+    if bank_term and any(b[k].any() for k in keys):
+        for _ in range(iterations):
+            resid = np.concatenate([y[k] - x[k] @ coefs[k] for k in keys])
+            new = _nnls(np.concatenate([b[k] for k in keys]), resid)
+            coefs = {k: _nnls(x[k], y[k] - b[k] @ new) for k in keys}
+            settled = np.allclose(new, bank, rtol=1e-5, atol=1e-18)
+            bank = new
+            if settled:
+                break
+    r2 = {k: _r2(y[k], x[k] @ coefs[k] + b[k] @ bank) for k in keys}
+    return coefs, bank, r2
 
 
 def _cycles(window: Mapping) -> float:
     return window["cycles"]
 
 
-def predict(coef: np.ndarray, sram: tuple[float, float], totals: Mapping[str, float]) -> dict[str, float]:
-    """Logic, SRAM and total dynamic energy of the given feature totals (FEATURES and SRAM_FEATURES)."""
-    logic = float(np.dot(coef, [totals[f] for f in FEATURES]))
+def predict(
+    coef: np.ndarray, sram: tuple[float, float], totals: Mapping[str, float], bank: Sequence[float] = (0.0, 0.0)
+) -> dict[str, float]:
+    """Logic, SRAM and total dynamic energy of the given feature totals (FEATURES, SRAM_FEATURES and,
+    where ``bank`` is not zero, the bank-weighted counts :func:`bank_features` reads)."""
+    extra = bank_features(totals) if any(bank) else dict.fromkeys(BANK_FEATURES, 0.0)
+    logic = float(np.dot(coef, [totals[f] for f in FEATURES])) + float(np.dot(bank, [extra[f] for f in BANK_FEATURES]))
     mem = float(np.dot(sram, [totals[f] for f in SRAM_FEATURES]))
     return {"logic_j": logic, "sram_j": mem, "dynamic_j": logic + mem}
 
 
-def _run_errors(coef: np.ndarray, sram: tuple[float, float], run: dict) -> tuple[float, float]:
+def window_totals(windows: list[dict]) -> dict[str, float]:
+    """The model's features summed over windows (bank-weighted counts where recorded)."""
+    names = (*FEATURES, *SRAM_FEATURES)
+    tot = {f: sum(w[f] for w in windows) for f in names}
+    for f in ("bank_reads", "bank_writes"):
+        if all(f in w for w in windows):
+            tot[f] = sum(w[f] for w in windows)
+    return tot
+
+
+def _run_errors(
+    coef: np.ndarray, sram: tuple[float, float], run: dict, bank: Sequence[float] = (0.0, 0.0)
+) -> tuple[float, float]:
     """Relative errors of the prediction of one direct run: (total dynamic, logic only)."""
-    tot = {f: sum(w[f] for w in run["windows"]) for f in (*FEATURES, *SRAM_FEATURES)}
-    pred = predict(coef, sram, tot)
+    pred = predict(coef, sram, window_totals(run["windows"]), bank)
     measured_logic = sum(logic_energy(w) for w in run["windows"])
     measured_total = sum(logic_energy(w) + sram_energy(w) for w in run["windows"])
 
@@ -266,19 +344,32 @@ def sram_count_mismatches(chars: list[dict], op: str) -> int | None:
     )
 
 
+def _by_group(characterizations: Iterable[dict]) -> dict[tuple, list[dict]]:
+    out: dict[tuple, list[dict]] = defaultdict(list)
+    for c in characterizations:
+        d = c["design"]
+        out[(d["layer"], d["encoding"], d["weight_bits"])].append(c)
+    return out
+
+
 def build_table(
     characterizations: list[dict],
     golden: dict[str, dict],
     validation: Iterable[str] = (),
     excluded: Iterable[str] = (),
+    bank_term: bool = True,
+    anchors: Iterable[dict] = (),
 ) -> pd.DataFrame:
     """One row per (layer, encoding, weight bits, operation): the logic fit, the exact SRAM
     per-access energies, their held-out validation, and the hardware's leakage and latency.
 
     Designs named in ``validation`` are not fitted on: the published model of their group is
     checked against their direct gate-level runs (``validation_*`` columns; per design in
-    :func:`validation_errors`). Designs named in
-    ``excluded`` (the macro sweep's) take no part in the table."""
+    :func:`validation_errors`). Designs named in ``excluded`` take no part in the table. The logic
+    model of all groups is fitted jointly (:func:`joint_fit`), with the shared bank term unless
+    ``bank_term`` is False; the held-out check refits it without every group's largest size.
+    ``anchors`` (the macro sweep's characterizations) join the joint fit as groups of their own,
+    whose coefficients are not published: they span the macros the bank term is about."""
     validation, excluded = set(validation), set(excluded)
     groups: dict[tuple, list[dict]] = defaultdict(list)
     checks: dict[tuple, list[dict]] = defaultdict(list)
@@ -288,32 +379,40 @@ def build_table(
         d = c["design"]
         key = (d["layer"], d["encoding"], d["weight_bits"])
         (checks if d["name"] in validation else groups)[key].append(c)
+    for key in groups:
+        groups[key].sort(key=lambda c: (design_size(c["design"]), c["design"]["name"]))
+    # The published model is fitted on every size: within one size some features are collinear (a
+    # crossbar row is always the same number of words), across sizes they are not. The held-out
+    # check: the model fitted without each group's largest size predicts its direct runs.
+    anchored = {}
+    if bank_term:
+        anchored = {
+            ("anchor", *k, op): _op_windows(cs, op) for k, cs in _by_group(anchors).items() for op in OPERATIONS
+        }
+    fit_all = {(*k, op): _op_windows(cs, op) for k, cs in groups.items() for op in OPERATIONS}
+    fit_held = {(*k, op): _op_windows(cs[:-1], op) for k, cs in groups.items() if len(cs) > 1 for op in OPERATIONS}
+    published = joint_fit(fit_all | anchored, bank_term)
+    held = joint_fit(fit_held | anchored, bank_term)
     rows = []
     for (layer, enc, wb), chars in sorted(groups.items()):
-        chars = sorted(chars, key=lambda c: (design_size(c["design"]), c["design"]["name"]))
         group_checks = sorted(checks.get((layer, enc, wb), []), key=lambda c: design_size(c["design"]))
         largest = chars[-1]
         heldout = chars[-1] if len(chars) > 1 else None
-        fitted = chars[:-1] if heldout else chars
         for op in OPERATIONS:
             windows = _op_windows(chars, op)
             if not windows:
                 continue
             sram, macros, how = sram_per_access(chars, windows)
             err = err_logic = None
-            if heldout:
-                # Validation: the logic model fitted without the largest size, plus the exact SRAM
-                # terms, predicts its direct runs.
-                coef, _ = _fit(_op_windows(fitted, op))
-                errs = [_run_errors(coef, sram, r) for r in heldout["runs"] if r["operation"] == op]
+            if heldout and (layer, enc, wb, op) in held[0]:
+                coef = held[0][(layer, enc, wb, op)]
+                errs = [_run_errors(coef, sram, r, held[1]) for r in heldout["runs"] if r["operation"] == op]
                 if errs:
                     err, err_logic = max(e[0] for e in errs), max(e[1] for e in errs)
-            # The published model is then fitted on every size: within one size some features are
-            # collinear (a crossbar row is always the same number of words), across sizes they are not.
-            coef, r2 = _fit(windows)
+            coef, bank, r2 = published[0][(layer, enc, wb, op)], published[1], published[2][(layer, enc, wb, op)]
             cycle_coef, _ = _fit(windows, _cycles)
             val_err = val_err_logic = None
-            errs = [_run_errors(coef, sram, r) for c in group_checks for r in c["runs"] if r["operation"] == op]
+            errs = [_run_errors(coef, sram, r, bank) for c in group_checks for r in c["runs"] if r["operation"] == op]
             if errs:
                 val_err, val_err_logic = max(e[0] for e in errs), max(e[1] for e in errs)
             big_runs = [r for r in largest["runs"] if r["operation"] == op]
@@ -327,6 +426,7 @@ def build_table(
                     "weight_bits": wb,
                     "operation": op,
                     **{name: float(v) for name, v in zip(COEFFICIENTS, coef, strict=True)},
+                    **{name: float(v) for name, v in zip(BANK_COEFFICIENTS, bank, strict=True)},
                     **{name: float(v) for name, v in zip(SRAM_COEFFICIENTS, sram, strict=True)},
                     "sram_macros": macros,
                     "sram_energy_source": how,
@@ -362,6 +462,14 @@ def build_table(
     return pd.DataFrame(rows)
 
 
+def row_coefficients(row: Mapping) -> tuple[np.ndarray, tuple[float, float], tuple[float, float]]:
+    """A table row's logic coefficients (COEFFICIENTS), bank term (0 in tables without one) and SRAM
+    energies per access."""
+    coef = np.array([row[k] for k in COEFFICIENTS], dtype=float)
+    bank = tuple(float(row.get(k, 0.0)) if row.get(k, 0.0) == row.get(k, 0.0) else 0.0 for k in BANK_COEFFICIENTS)
+    return coef, bank, (float(row["e_sram_read_word_j"]), float(row["e_sram_write_word_j"]))
+
+
 def validation_errors(table: pd.DataFrame, characterizations: list[dict], validation: Iterable[str]) -> pd.DataFrame:
     """Per validation design and operation: the published model's relative error (total dynamic and
     logic only, largest over the design's runs), its energy per event measured and predicted, and the
@@ -380,13 +488,11 @@ def validation_errors(table: pd.DataFrame, characterizations: list[dict], valida
             if not runs or match.empty:
                 continue
             row = match.iloc[0]
-            coef = np.array([row[k] for k in COEFFICIENTS])
-            sram = (row["e_sram_read_word_j"], row["e_sram_write_word_j"])
-            errs = [_run_errors(coef, sram, r) for r in runs]
+            coef, bank, sram = row_coefficients(row)
+            errs = [_run_errors(coef, sram, r, bank) for r in runs]
             windows = [w for r in runs for w in r["windows"]]
             events = sum(w["events"] for w in windows)
-            tot = {f: sum(w[f] for w in windows) for f in (*FEATURES, *SRAM_FEATURES)}
-            pred = predict(coef, sram, tot)
+            pred = predict(coef, sram, window_totals(windows), bank)
             measured_logic = sum(map(logic_energy, windows))
             rows.append(
                 {
@@ -433,8 +539,12 @@ def write_table(
         "designs": {c["design"]["name"]: c["provenance"] for c in characterizations},
         "flow_levels": sorted({c["flow_level"] for c in characterizations}),
         "cost_model": "E_dynamic = E_logic + E_sram; E_logic = e_event*events + e_synapse*synapses + "
-        "e_logic_read_word*word_reads + e_logic_write_word*word_writes + e_lookup*lookups, NNLS over 25-event "
-        "activity windows of the standard cells' internal + switching energy; E_sram = e_sram_read_word*sram_reads + "
+        "e_logic_read_word*word_reads + e_logic_write_word*word_writes + e_lookup*lookups (per group) + "
+        "e_bank_read*bank_extra_reads + e_bank_write*bank_extra_writes (one for all groups: SRAM accesses x the "
+        "macros beyond the first their memory's bus reaches; characterization.bank_term = "
+        f"{cfg['characterization']['bank_term']}, anchored by the macro sweep), fitted jointly by block coordinate "
+        "descent, NNLS per block, over the activity windows of the standard cells' internal + switching energy; "
+        "E_sram = e_sram_read_word*sram_reads + "
         "e_sram_write_word*sram_writes, exact: counted accesses x the macro Liberty's energy per access, not fitted; "
         "leakage separate",
         "sram_access_energy": {c["design"]["name"]: c.get("sram_access_energy", {}) for c in characterizations},
@@ -468,7 +578,9 @@ def energy_table_stage(cfg: Mapping, inputs: list[str | Path], out_csv: Path) ->
     held = {*fitted_designs(cfg), *validation_designs(cfg)}
     sweep_only = [d.name for d in macro_sweep_designs(cfg) if d not in held]
     checks = [d.name for d in (*validation_designs(cfg), *network_layer_designs(cfg))]
-    table = build_table(chars, golden, validation=checks, excluded=sweep_only)
+    bank_term = cfg["characterization"]["bank_term"]
+    anchors = [c for c in chars if c["design"]["name"] in sweep_only]
+    table = build_table(chars, golden, checks, sweep_only, bank_term, anchors)
     write_table(table, out_csv, chars, cfg, validation_errors(table, chars, checks))
     return table
 

@@ -525,6 +525,7 @@ def direct_layer_table(path: Path):
         "model_error",
         "model_error_logic",
         "uniform_vs_direct",
+        "uniform_vs_same_events",
         "direct_cycles_per_event",
     ]
     return df[[c for c in cols if c in df]] if len(df) else None

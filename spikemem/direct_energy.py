@@ -93,6 +93,8 @@ def layer_rows(cfg: Mapping, table: pd.DataFrame, char: Mapping, workload: Mappi
         out["model_error"] = same["j"] / direct["j"] - 1
         out["model_error_logic"] = same["logic_j"] / direct["logic_j"] - 1
         out["uniform_vs_direct"] = uniform["j"] / direct["j"] - 1
+        # The model on uniform events against the model on the network's: event statistics alone.
+        out["uniform_vs_same_events"] = uniform["j"] / same["j"] - 1
         out["flow_level"] = char["flow_level"]
         rows.append(out)
     return rows

@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 import yaml
 
-from spikemem.config import ConfigError, apply_variant, designs, load_config, validate_config, variant_designs
+from spikemem.config import (
+    ConfigError,
+    apply_variant,
+    designs,
+    fitted_designs,
+    load_config,
+    validate_config,
+    variant_designs,
+)
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +195,37 @@ def test_macro_sweep_designs_are_built_but_never_fitted(root):
     # Every sweep design is also built without bus isolation, as a memory variant.
     broadcast = next(v for v in cfg["memory_variants"] if not v["bus_isolation"])
     assert set(broadcast["designs"]) == {d.name for d in sweep}
+
+
+def _merged(base: dict, override: dict) -> dict:
+    """A configuration file given after another, as Snakemake merges them (nested keys updated)."""
+    for k, v in override.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            _merged(base[k], v)
+        else:
+            base[k] = v
+    return base
+
+
+def test_readmes_one_encoding_example_validates(root):
+    """README's "Run only the part you care about" override still fits the default configuration."""
+    block = re.search(r"cat > one.yaml <<'YAML'\n(.*?)YAML\n", (root / "README.md").read_text(), re.S).group(1)
+    cfg = validate_config(_merged(yaml.safe_load((root / "config/config.yaml").read_text()), yaml.safe_load(block)))
+    fitted = fitted_designs(cfg)
+    assert {d.encoding for d in fitted} == {"pb_bmp"} and {d.weight_bits for d in fitted} == {4}
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ({"training_set": "adaptive-e8g8"}, "network_layers.training_set"),
+        ({"training_set": "paper-nope"}, "network_layers.training_set"),
+        ({"designs": [{"encoding": "func_bmp", "weight_bits": 2}]}, "network_layers.designs[0].encoding"),
+        ({"designs": [{"encoding": "pb_bmp", "weight_bits": 7}]}, "network_layers.designs[0].weight_bits"),
+    ],
+)
+def test_trained_layers_are_checked_naming_the_key(root, override, key):
+    raw = yaml.safe_load((root / "config/config.yaml").read_text())
+    raw["characterization"]["network_layers"].update(override)
+    with pytest.raises(ConfigError, match=re.escape(key)):
+        validate_config(raw)

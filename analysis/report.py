@@ -430,6 +430,9 @@ def network_table(path: Path):
             lambda v: ";".join(sorted({o for x in v.dropna() for o in str(x).split(";") if o}))
         )
         out = out.join(ops.rename("flagged model rows (ops)"))
+    if "beyond_validated" in df:
+        beyond = df.groupby(keys).beyond_validated.agg(lambda v: bool(v.astype(str).str.lower().eq("true").any()))
+        out = out.join(beyond.rename("beyond every validated size"))
     return out.reset_index()
 
 

@@ -33,6 +33,7 @@ Leakage is reported beside the dynamic energy, never folded into it, under named
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -361,10 +362,24 @@ def layer_energy(
     out["table_flagged_ops"] = ";".join(flagged)
     out["model_fitted_on"] = ";".join(design_shapes(fit_designs))
     out["model_validated_at"] = ";".join(design_shapes(validation_designs))
+    # Priced past every size the model was checked at directly (a network layer larger than any
+    # validation design of the operations' groups): an extrapolation, marked.
+    checked = [p for t in out["model_validated_at"].split(";") if t and (p := shape_positions(t)) is not None]
+    out["beyond_validated"] = not checked or enc.n_pre * enc.n_post > max(checked)
     out["macros"] = enc.image.macro_count
     out["payload_bits"] = enc.image.payload_bits
     out["metadata_bits"] = enc.image.metadata_bits
     return out
+
+
+def shape_positions(tag: str) -> int | None:
+    """Synapse positions (n_pre x n_post) of a design shape tag (``fc16x16``, ``conv1x6x6o4k3s1p1``)."""
+    if m := re.fullmatch(r"fc(\d+)x(\d+)", tag):
+        return int(m.group(1)) * int(m.group(2))
+    if m := re.fullmatch(r"conv(\d+)x(\d+)x(\d+)o(\d+)k(\d+)s(\d+)p(\d+)", tag):
+        g = ConvGeometry(*map(int, m.groups()))
+        return g.n_pre * g.n_post
+    return None
 
 
 def design_shapes(cells) -> list[str]:
@@ -547,6 +562,7 @@ def aggregate_layers(layer_rows: list[dict]) -> list[dict]:
                 "table_flagged_ops": ";".join(sorted({o for v in g.table_flagged_ops for o in v.split(";") if o})),
                 "model_fitted_on": ";".join(sorted({t for v in g.model_fitted_on for t in v.split(";") if t})),
                 "model_validated_at": ";".join(sorted({t for v in g.model_validated_at for t in v.split(";") if t})),
+                "beyond_validated": bool(g.beyond_validated.any()),
             }
         )
     for r in out:

@@ -34,10 +34,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .encodings import REGISTRY, ConvGeometry, encode_conv, encode_fc, get_encoding
+from .encodings import REGISTRY, encode_conv, encode_fc, get_encoding
 from .encodings.bitfields import MAX_WEIGHT_BITS, MIN_WEIGHT_BITS
 from .energy_rows import MissingEnergyRow
-from .network_energy import DT_S, OPS, layer_energy, table_row
+from .network_energy import DT_S, OPS, layer_energy, shape_positions, table_row
 from .nir_graph import NetworkGraph, SynapticLayer
 from .pdk import PdkError, load_pdk_config, pdk_root, sha256
 from .price_errors import PriceInputError
@@ -238,20 +238,10 @@ def simulated_activity(net: NetworkGraph, spikes_path: str | Path, dt: float) ->
 # --------------------------------------------------------------------------- the characterized range
 
 
-def _tag_positions(tag: str) -> int | None:
-    """Synapse positions (n_pre x n_post) of a design shape tag (``fc16x16``, ``conv1x6x6o4k3s1p1``)."""
-    if m := re.fullmatch(r"fc(\d+)x(\d+)", tag):
-        return int(m.group(1)) * int(m.group(2))
-    if m := re.fullmatch(r"conv(\d+)x(\d+)x(\d+)o(\d+)k(\d+)s(\d+)p(\d+)", tag):
-        g = ConvGeometry(*map(int, m.groups()))
-        return g.n_pre * g.n_post
-    return None
-
-
 def characterized_range(row: Mapping) -> tuple[int | None, str]:
     """The largest characterized layer (fitted or validated) behind a priced row: its positions and tag."""
     tags = [t for col in ("model_fitted_on", "model_validated_at") for t in str(row.get(col) or "").split(";") if t]
-    sized = [(p, t) for t in tags if (p := _tag_positions(t)) is not None]
+    sized = [(p, t) for t in tags if (p := shape_positions(t)) is not None]
     return max(sized) if sized else (None, "")
 
 

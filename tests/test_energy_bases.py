@@ -270,6 +270,11 @@ def test_leakage_time_models_on_a_hand_made_table(cfg):
     assert e["forward_leakage_throughput_j"] == pytest.approx(6e-11)
     # Real time: the whole 0.25 s sample.
     assert e["leakage_real_time_j"] == pytest.approx(7.5e-7) and e["real_time_feasible"]
+    # No validation design behind the rows: an extrapolation, marked; a validated size covers it.
+    assert e["beyond_validated"]
+    checked = table.assign(validation_design="crossbar-fc16x16-w2;crossbar-fc8x8-w5")
+    e8 = layer_energy(checked, "fc", "crossbar", 2, enc, {"forward": 100}, 50, np.random.default_rng(1))
+    assert e8["model_validated_at"] == "fc8x8;fc16x16" and not e8["beyond_validated"]
     # Shared time: leakage_w x the common time, on top of the dynamic energy.
     row = pd.DataFrame([e])
     assert energy_on_basis(row, ["forward"], "shared_time", 0.01).iloc[0] == pytest.approx(e["forward_j"] + 3e-8)

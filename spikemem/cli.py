@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from . import layout
@@ -339,6 +339,15 @@ def cmd_price(args: argparse.Namespace) -> int:
 # subcommand's default_paths gives {option: path, or a function of the configuration for lists}.
 
 
+def _trained_workload_default(design: str) -> Callable[[Mapping], Path | None]:
+    """A trained layer's workload file; none for the other designs (their rules pass none)."""
+
+    def default(cfg: Mapping) -> Path | None:
+        return layout.trained_workload(design) if design_by_name(cfg, design).trained else None
+
+    return default
+
+
 def _design_paths(args: argparse.Namespace) -> dict:
     d, v = args.design, getattr(args, "variant", None)
     if args.command == "golden":
@@ -351,7 +360,7 @@ def _design_paths(args: argparse.Namespace) -> dict:
             "work_dir": layout.synth_work_dir(d, v),
             "cache_dir": layout.CELL_CACHE_DIR,
             "out": layout.characterization_json(d, v),
-            "workload": layout.trained_workload(d),
+            "workload": _trained_workload_default(d),
         }
     if args.action == "render":
         return {"out_dir": layout.rtl_dir(d, v)}
@@ -359,7 +368,7 @@ def _design_paths(args: argparse.Namespace) -> dict:
         "rtl_dir": layout.rtl_dir(d, v),
         "work_dir": layout.verify_work_dir(d, v),
         "out": layout.verify_json(d, v),
-        "workload": layout.trained_workload(d),
+        "workload": _trained_workload_default(d),
     }
 
 
@@ -426,7 +435,8 @@ def _table_paths(args: argparse.Namespace) -> dict:
 
 def resolve_defaults(args: argparse.Namespace) -> argparse.Namespace:
     """Fill every path option left out with the workflow's layout (in place; returns ``args``).
-    Lists of inputs (a callable of the configuration here) are the configuration's, as the rules'."""
+    Lists of inputs and design-dependent paths (a callable of the configuration here) are the
+    configuration's, as the rules'."""
     paths_of: Callable[[argparse.Namespace], dict] | None = getattr(args, "default_paths", None)
     if paths_of is None:
         return args
@@ -437,7 +447,10 @@ def resolve_defaults(args: argparse.Namespace) -> argparse.Namespace:
         if callable(default):
             cfg = cfg if cfg is not None else load_config(args.config)
             default = default(cfg)
-            setattr(args, name, [str(p) for p in default])
+            if isinstance(default, list):
+                setattr(args, name, [str(p) for p in default])
+            elif default is not None:
+                setattr(args, name, str(default))
         else:
             setattr(args, name, str(default))
     return args

@@ -99,9 +99,10 @@ def test_design_stages_default_to_the_workflow_layout():
         "work_dir": f"results/synth/{d}/work",
         "cache_dir": "results/synth/cache",
         "out": f"results/synth/{d}/characterization.json",
-        "workload": f"results/workloads/{d}.npz",
+        "workload": None,  # not a trained layer: none
     }
     trained = "crossbar-fc700x400-w5-paper-a12e12g8"
+    assert resolved("characterize", "--design", trained)["workload"] == f"results/workloads/{trained}.npz"
     workload = resolved("workload", "--design", trained)
     assert (workload["data_dir"], workload["runs_dir"], workload["out"]) == (
         "results/snn/data",

@@ -51,6 +51,7 @@ RESOLVED = CONFIG_FILES["hardware"]  # the hardware stages' slice
 VARIANTS_CONFIG = CONFIG_FILES["variants"]  # the design variants' slice (hardware + memory_variants)
 variant_config = slice_by_variant(RESOLVED, VARIANTS_CONFIG)
 SNN_CONFIG = CONFIG_FILES["snn"]
+WORKLOADS_CONFIG = CONFIG_FILES["workloads"]
 ALL_CONFIG = CONFIG_FILES["all"]
 DESIGNS = design_names(CFG)
 GATING_REFERENCES = CFG["clock_gating"]["reference_designs"]

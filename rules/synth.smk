@@ -38,7 +38,7 @@ rule trained_workload:
     """A trained layer's weights and events: its training set's best run of its width, one epoch
     replayed (characterization.network_layers)."""
     input:
-        config=SNN_CONFIG,
+        config=WORKLOADS_CONFIG,
         inputs="results/snn/data/inputs.npy",
         target="results/snn/data/target.npy",
         runs=trained_run_files(CFG),

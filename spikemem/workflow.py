@@ -19,6 +19,8 @@ CONFIG_SLICES = {
     # Design variants (ungated references, memory variants) read the hardware slice and the variants.
     "variants": (*HARDWARE_KEYS, "memory_variants"),
     "snn": ("snn",),
+    # A trained layer's workload: the training (snn) and which layers are characterized.
+    "workloads": ("snn", "characterization"),
     "all": None,
 }
 

@@ -27,25 +27,11 @@ import pandas as pd
 
 from .encodings import encode_fc
 from .network_energy import event_sample, price_terms, table_row, update_events
-from .synth.energy_table import logic_energy, predict, row_coefficients, sram_energy, window_totals
+from .synth.energy_table import per_event_energies
 from .workloads import load_trained_workload, memory_params, rng_for
 
 # The network's events per iteration (metrics.json) that one event of each operation stands for.
 COUNT_KEYS = {"forward": "forward_rows", "backward": "backward_columns", "backward_row": "backward_steps"}
-
-
-def _per_event(windows: list[dict]) -> dict[str, float]:
-    n = sum(w["events"] for w in windows)
-    logic = sum(map(logic_energy, windows)) / n
-    sram = sum(map(sram_energy, windows)) / n
-    return {"logic_j": logic, "sram_j": sram, "j": logic + sram, "cycles": sum(w["cycles"] for w in windows) / n}
-
-
-def _model_same_events(row: pd.Series, windows: list[dict]) -> dict[str, float]:
-    n = sum(w["events"] for w in windows)
-    coef, bank, sram = row_coefficients(row)
-    pred = predict(coef, sram, window_totals(windows), bank)
-    return {"logic_j": pred["logic_j"] / n, "sram_j": pred["sram_j"] / n, "j": pred["dynamic_j"] / n}
 
 
 def layer_rows(cfg: Mapping, table: pd.DataFrame, char: Mapping, workload: Mapping) -> list[dict]:
@@ -69,8 +55,8 @@ def layer_rows(cfg: Mapping, table: pd.DataFrame, char: Mapping, workload: Mappi
         means = dict(zip(sample["names"], sample["features"].mean(axis=0), strict=True))
         uniform = price_terms(row, 1.0, means)
         uniform["j"] = uniform["logic_j"] + uniform["sram_j"]
-        direct = _per_event(windows)
-        same = _model_same_events(row, windows)
+        measured = per_event_energies(row, windows)
+        direct, same = measured["measured"], measured["model"]
         count = update_events(ev, enc) if op == "update" else ev[COUNT_KEYS[op]]
         out = {
             "design": d["name"],

@@ -470,6 +470,24 @@ def row_coefficients(row: Mapping) -> tuple[np.ndarray, tuple[float, float], tup
     return coef, bank, (float(row["e_sram_read_word_j"]), float(row["e_sram_write_word_j"]))
 
 
+def per_event_energies(row: Mapping, windows: list[dict]) -> dict[str, dict[str, float]]:
+    """Per event over ``windows``: the ``measured`` energy (logic, SRAM, total ``j``, and cycles) and
+    the ``model``'s (``row`` of the table) on the same events' features."""
+    n = sum(w["events"] for w in windows)
+    logic, mem = sum(map(logic_energy, windows)) / n, sum(map(sram_energy, windows)) / n
+    coef, bank, sram = row_coefficients(row)
+    pred = predict(coef, sram, window_totals(windows), bank)
+    return {
+        "measured": {
+            "logic_j": logic,
+            "sram_j": mem,
+            "j": logic + mem,
+            "cycles": sum(w["cycles"] for w in windows) / n,
+        },
+        "model": {"logic_j": pred["logic_j"] / n, "sram_j": pred["sram_j"] / n, "j": pred["dynamic_j"] / n},
+    }
+
+
 def validation_errors(table: pd.DataFrame, characterizations: list[dict], validation: Iterable[str]) -> pd.DataFrame:
     """Per validation design and operation: the published model's relative error (total dynamic and
     logic only, largest over the design's runs), its energy per event measured and predicted, and the
@@ -491,20 +509,18 @@ def validation_errors(table: pd.DataFrame, characterizations: list[dict], valida
             coef, bank, sram = row_coefficients(row)
             errs = [_run_errors(coef, sram, r, bank) for r in runs]
             windows = [w for r in runs for w in r["windows"]]
-            events = sum(w["events"] for w in windows)
-            pred = predict(coef, sram, window_totals(windows), bank)
-            measured_logic = sum(map(logic_energy, windows))
+            e = per_event_energies(row, windows)
             rows.append(
                 {
                     "design": d["name"],
                     "trained": d.get("trained", ""),
                     **{k: d[k] if k != "operation" else op for k in keys},
                     "macros": int(sum(c["synthesis"]["macros"].values())),
-                    "events": events,
-                    "measured_pj_per_event": (measured_logic + sum(map(sram_energy, windows))) / events * 1e12,
-                    "model_pj_per_event": pred["dynamic_j"] / events * 1e12,
-                    "measured_logic_pj_per_event": measured_logic / events * 1e12,
-                    "model_logic_pj_per_event": pred["logic_j"] / events * 1e12,
+                    "events": sum(w["events"] for w in windows),
+                    "measured_pj_per_event": e["measured"]["j"] * 1e12,
+                    "model_pj_per_event": e["model"]["j"] * 1e12,
+                    "measured_logic_pj_per_event": e["measured"]["logic_j"] * 1e12,
+                    "model_logic_pj_per_event": e["model"]["logic_j"] * 1e12,
                     "error": max(e[0] for e in errs),
                     "error_logic": max(e[1] for e in errs),
                 }

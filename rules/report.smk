@@ -6,6 +6,8 @@ rule network_energy:
         config=ALL_CONFIG,
         table="results/energy/energy_table.csv",
         runs=expand("results/snn/runs/{run}/metrics.json", run=SNN_RUNS),
+        inputs="results/snn/data/inputs.npy",
+        target="results/snn/data/target.npy",
         code=rule_code("network_energy"),
     output:
         networks="results/energy/network_energy.csv",
@@ -28,7 +30,7 @@ rule network_energy:
         ENV
     shell:
         "{params.cli} energy --config {input.config} --table {input.table} --out-dir results/energy "
-        "--workers {threads} {input.runs} > {log} 2>&1"
+        "--workers {threads} --data-dir results/snn/data {input.runs} > {log} 2>&1"
 
 
 rule direct_energy:

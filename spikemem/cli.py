@@ -285,8 +285,15 @@ def cmd_energy_table(args: argparse.Namespace) -> int:
 def cmd_energy(args: argparse.Namespace) -> int:
     from .network_energy import energy_stage
 
+    data_dir = None if args.uniform_events else Path(args.data_dir)
     rows = energy_stage(
-        load_config(args.config), Path(args.table), args.runs, Path(args.out_dir), args.sram_scale, args.workers
+        load_config(args.config),
+        Path(args.table),
+        args.runs,
+        Path(args.out_dir),
+        args.sram_scale,
+        args.workers,
+        data_dir,
     )
     print(f"{rows} network x encoding rows")
     return 0
@@ -429,6 +436,7 @@ def _table_paths(args: argparse.Namespace) -> dict:
     return {  # energy
         "table": layout.ENERGY_TABLE,
         "out_dir": layout.ENERGY_DIR,
+        "data_dir": layout.SNN_DATA_DIR,
         "runs": lambda cfg: [layout.metrics_json(r) for r in layout.training_runs(cfg)],
     }
 
@@ -689,6 +697,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _path(p, "--out-dir", layout.ENERGY_DIR, "where the CSV files go")
     p.add_argument("--workers", type=int, default=1, help="processes pricing networks and sweep points (default 1)")
+    _path(p, "--data-dir", layout.SNN_DATA_DIR, "the networks' data, to replay their events")
+    p.add_argument(
+        "--uniform-events",
+        action="store_true",
+        help="price every network on events uniform over its neurons instead of its own replayed events",
+    )
     p.add_argument(
         "runs", nargs="*", help="metrics.json of the training runs (default: every configured run's under results/snn)"
     )

@@ -115,6 +115,83 @@ def sram_memories(enc: Encoding) -> set[str]:
     return {name for name, m in enc.image.memories.items() if m.implementation == "sram"}
 
 
+def _uniform_events(
+    enc: Encoding,
+    op: str,
+    rng: np.random.Generator,
+    n: int | None,
+    mask_size: float | None,
+    changes_per_row: float | None,
+) -> tuple[list[tuple[int, ...]], bool]:
+    """Events of ``op`` uniform over the layer's neurons (synapses, for updates) and whether they
+    are every possible event (exact means); row-stream masks of ``mask_size`` neurons."""
+    if op == "update_row":
+        mask = enc.connectivity()
+        stored_rows = np.flatnonzero(mask.any(axis=1))
+        events = []
+        for i in rng.choice(stored_rows, n or SAMPLES[op]) if len(stored_rows) else []:
+            cols = np.flatnonzero(mask[i])
+            k = int(min(len(cols), max(1, round(changes_per_row or 1))))
+            events.append((int(i), *((int(j), 0) for j in sorted(rng.choice(cols, k, replace=False)))))
+        return events, False
+    if op == "backward_row":
+        k = enc.n_post if mask_size is None else int(min(enc.n_post, max(1, round(mask_size))))
+        count = 1 if k == enc.n_post else n or SAMPLES[op]
+        masks = [tuple(sorted(int(j) for j in rng.choice(enc.n_post, k, replace=False))) for _ in range(count)]
+        return masks, k == enc.n_post
+    if op in ("forward", "backward"):
+        # A forward event is a presynaptic neuron (a row), a backward one a postsynaptic (a column).
+        neurons = enc.n_pre if op == "forward" else enc.n_post
+        exact = n is None and enc.n_pre * enc.n_post <= EXACT_MAX_POSITIONS[op]
+        idx = np.arange(neurons) if exact else rng.integers(0, neurons, n or SAMPLES[op])
+        return [(int(i),) for i in idx], exact
+    pre, post = np.nonzero(enc.connectivity())
+    exact = n is None and len(pre) <= EXACT_MAX_POSITIONS[op]
+    pick = np.arange(len(pre)) if exact else (rng.integers(0, len(pre), n or SAMPLES[op]) if len(pre) else [])
+    return [(int(pre[k]), int(post[k]), 0) for k in pick], exact  # delta 0: the access pattern only
+
+
+def _pooled_events(
+    enc: Encoding, op: str, rng: np.random.Generator, n: int | None, pools: Mapping[str, np.ndarray]
+) -> tuple[list[tuple[int, ...]], bool, np.ndarray | None] | None:
+    """Events of ``op`` drawn from a network's own (``pools``, :func:`spikemem.snn.activity.event_pools`),
+    whether they are exact, and how many of the pool's events each one stands for (None: one each);
+    None where the pool holds no event of ``op`` the layer stores (the caller draws uniformly).
+
+    Forward and backward events are exact where the uniform ones would be: every neuron that fires
+    (carries an error) runs once, weighted by its count in the pool, so the means keep each neuron's
+    rate. Row-stream masks and updates are drawn from the pool, each recorded mask or moved synapse
+    equally likely; a row pass changes the moved synapses of a row drawn among the rows with any."""
+    if op in ("forward", "backward"):
+        pool = pools[op]
+        if not len(pool):
+            return None
+        if n is None and enc.n_pre * enc.n_post <= EXACT_MAX_POSITIONS[op]:
+            neurons, weights = np.unique(pool, return_counts=True)
+            return [(int(i),) for i in neurons], True, weights
+        return [(int(i),) for i in rng.choice(pool, n or SAMPLES[op])], False, None
+    if op == "backward_row":
+        ptr, posts = pools["row_ptr"], pools["row_posts"]
+        if len(ptr) < 2:
+            return None
+        steps = rng.integers(0, len(ptr) - 1, n or SAMPLES[op])
+        return [tuple(sorted(int(j) for j in posts[ptr[k] : ptr[k + 1]])) for k in steps], False, None
+    pre, post = pools["update_pre"], pools["update_post"]
+    keep = enc.connectivity()[pre, post] if len(pre) else np.zeros(0, bool)
+    pre, post = pre[keep], post[keep]  # the learning engine walks only the synapses the layer stores
+    if not len(pre):
+        return None
+    if op == "update":
+        pick = rng.integers(0, len(pre), n or SAMPLES[op])
+        return [(int(pre[k]), int(post[k]), 0) for k in pick], False, None  # delta 0: the access pattern
+    rows = np.unique(pre)
+    return (
+        [(int(i), *((int(j), 0) for j in sorted(post[pre == i]))) for i in rng.choice(rows, n or SAMPLES[op])],
+        False,
+        None,
+    )
+
+
 def event_sample(
     enc: Encoding,
     op: str,
@@ -122,51 +199,38 @@ def event_sample(
     samples: int | None = None,
     mask_size: float | None = None,
     changes_per_row: float | None = None,
+    pools: Mapping[str, np.ndarray] | None = None,
 ) -> dict:
     """Per-event costs of ``op`` on ``enc``: every possible event where that is cheap (``exact``),
     else ``samples`` (default :data:`SAMPLES`) drawn uniformly. ``features`` is events x
     (FEATURES[1:] + SRAM_FEATURES + BANK_FEATURES): synapses, word reads and writes, lookups, SRAM
     reads and writes, and the SRAM reads and writes times the macros beyond the first their memory's
-    bus reaches (the energy model's bank term).
+    bus reaches (the energy model's bank term). ``statistics`` says where the events come from.
 
-    A row-stream event (``backward_row``) carries an error mask of ``mask_size`` postsynaptic neurons
-    (default all; rounded, at least 1), drawn uniformly; on layers of more than
-    :data:`ROW_BLOCK_POSITIONS` synapse positions its costs are those of a random block of rows,
-    scaled to every row. A row-pass update (``update_row``) changes ``changes_per_row`` (default 1;
-    at most the row's stored synapses) synapses of a row drawn uniformly over the rows that store any."""
-    rows, scale = None, 1.0
-    if op == "update_row":
-        mask = enc.connectivity()
-        stored_rows = np.flatnonzero(mask.any(axis=1))
-        exact = False
-        events = []
-        for i in rng.choice(stored_rows, samples or SAMPLES[op]) if len(stored_rows) else []:
-            cols = np.flatnonzero(mask[i])
-            k = int(min(len(cols), max(1, round(changes_per_row or 1))))
-            events.append((int(i), *((int(j), 0) for j in sorted(rng.choice(cols, k, replace=False)))))
-    elif op == "backward_row":
-        k = enc.n_post if mask_size is None else int(min(enc.n_post, max(1, round(mask_size))))
-        if enc.n_pre * enc.n_post > ROW_BLOCK_POSITIONS:
-            block = max(1, ROW_BLOCK_POSITIONS // enc.n_post)
-            start = int(rng.integers(0, enc.n_pre - block + 1))
-            rows, scale = range(start, start + block), enc.n_pre / block
-        exact = k == enc.n_post and rows is None
-        n = 1 if k == enc.n_post else samples or SAMPLES[op]
-        events = [tuple(sorted(int(j) for j in rng.choice(enc.n_post, k, replace=False))) for _ in range(n)]
-    elif op in ("forward", "backward"):
-        # A forward event is a presynaptic neuron (a row), a backward one a postsynaptic (a column).
-        neurons = enc.n_pre if op == "forward" else enc.n_post
-        exact = samples is None and enc.n_pre * enc.n_post <= EXACT_MAX_POSITIONS[op]
-        idx = np.arange(neurons) if exact else rng.integers(0, neurons, samples or SAMPLES[op])
-        events = [(int(i),) for i in idx]
+    Given ``pools``, the layer's own events in a trained network (:mod:`spikemem.snn.activity`), the
+    events are drawn from them instead (:func:`_pooled_events`; uniform where the pool has none of
+    ``op``), so their costs keep the network's statistics. Otherwise a row-stream event
+    (``backward_row``) carries an error mask of ``mask_size`` postsynaptic neurons (default all;
+    rounded, at least 1), drawn uniformly, and a row-pass update (``update_row``) changes
+    ``changes_per_row`` (default 1; at most the row's stored synapses) synapses of a row drawn
+    uniformly over the rows that store any. On layers of more than :data:`ROW_BLOCK_POSITIONS`
+    synapse positions a row-stream event's costs are those of a random block of rows, scaled to
+    every row."""
+    rows, scale, weights = None, 1.0, None
+    drawn = _pooled_events(enc, op, rng, samples, pools) if pools is not None else None
+    if drawn is not None:
+        events, exact, weights = drawn
+        statistics = "network"
     else:
-        pre, post = np.nonzero(enc.connectivity())
-        exact = samples is None and len(pre) <= EXACT_MAX_POSITIONS[op]
-        pick = np.arange(len(pre)) if exact else (rng.integers(0, len(pre), samples or SAMPLES[op]) if len(pre) else [])
-        events = [(int(pre[k]), int(post[k]), 0) for k in pick]  # delta 0: the access pattern only
+        events, exact = _uniform_events(enc, op, rng, samples, mask_size, changes_per_row)
+        statistics = "uniform"
+    if op == "backward_row" and enc.n_pre * enc.n_post > ROW_BLOCK_POSITIONS:
+        block = max(1, ROW_BLOCK_POSITIONS // enc.n_post)
+        start = int(rng.integers(0, enc.n_pre - block + 1))
+        rows, scale, exact = range(start, start + block), enc.n_pre / block, False
     names = (*FEATURES[1:], *SRAM_FEATURES, *BANK_FEATURES)
     if not events:
-        return {"features": np.zeros((0, len(names))), "names": names, "exact": exact}
+        return {"features": np.zeros((0, len(names))), "names": names, "exact": exact, "statistics": statistics}
     outputs, counts = run_events(enc, op, events, rows)
     in_sram = sram_memories(enc)
     banks = {name: enc.image.memories[name].macro_count for name in in_sram}
@@ -178,7 +242,10 @@ def event_sample(
         per_event.append(
             [*(f[n] for n in FEATURES[1:]), reads, writes, f["bank_reads"] - reads, f["bank_writes"] - writes]
         )
-    return {"features": scale * np.array(per_event, dtype=float), "names": names, "exact": exact}
+    features = scale * np.array(per_event, dtype=float)
+    if weights is not None:  # one row per pooled event: means and intervals weigh each neuron by its rate
+        features = np.repeat(features, weights, axis=0)
+    return {"features": features, "names": names, "exact": exact, "statistics": statistics}
 
 
 def event_costs(enc: Encoding, op: str, rng: np.random.Generator, samples: int | None = None) -> dict:
@@ -254,6 +321,7 @@ def layer_energy(
     errors_per_step: float | None = None,
     update_mode: str = "best",
     changes_per_row: float | None = None,
+    pools: Mapping[str, np.ndarray] | None = None,
 ) -> dict:
     """Energy terms of one layer for the given events per operation.
 
@@ -270,7 +338,9 @@ def layer_energy(
     written, lookup; SRAM exact), a model stated in ``update_row_source``.
 
     ``samples`` (op -> :func:`event_sample`), filled here where missing, lets several pricings of
-    the same layer (training and inference) share one set of golden-model events.
+    the same layer (training and inference) share one set of golden-model events. ``pools``, the
+    layer's own events in a trained network, makes them keep the network's statistics
+    (:func:`event_sample`); ``event_statistics`` says which operations' events did.
 
     Per operation (``forward``, ``backward``, ``backward_column``, ``backward_row``, ``update``,
     ``update_synapse``, ``update_row``):
@@ -305,7 +375,7 @@ def layer_energy(
             if op not in samples:
                 samples[op] = event_sample(
                     enc, op, rng, mask_size=errors_per_step if op == "backward_row" else None,
-                    changes_per_row=changes_per_row,
+                    changes_per_row=changes_per_row, pools=pools,
                 )  # fmt: skip
             sample = samples[op]
             x = sample["features"]
@@ -336,6 +406,8 @@ def layer_energy(
         out[f"{name}_ci95_rel"] = t["ci95_rel"]
     out["backward_mode"] = mode
     out["update_mode"] = umode
+    # Which priced operations' events are the network's own and which are uniform draws.
+    out["event_statistics"] = ";".join(f"{op}:{samples[op]['statistics']}" for op in priced if op in samples)
     out["update_row_source"] = "golden-model counts of the row pass x the per-synapse update's table row"
     flagged, fit_designs, validation_designs = [], [], []
     for op in ("forward", BACKWARD_MODES[mode], UPDATE_MODES[umode]):
@@ -417,14 +489,22 @@ def update_events(ev: Mapping[str, float], enc: Encoding) -> float:
 
 
 def network_layers(
-    cfg: Mapping, table: pd.DataFrame, run_dir: Path, metrics: Mapping, sram_scale: float = 1.0
+    cfg: Mapping,
+    table: pd.DataFrame,
+    run_dir: Path,
+    metrics: Mapping,
+    sram_scale: float = 1.0,
+    pools: Mapping[str, Mapping[str, np.ndarray]] | None = None,
 ) -> list[dict]:
     """Per layer of one trained network and per encoding: energy per training iteration (forward,
     backward in both modes and the configured one, update) and per inference (forward), dynamic and
     leakage under each time model. ``backward_needed`` is False for the first layer: its backward
     pass would give the input neurons' errors, which training never uses (the trainers compute the
     hidden layer's errors from the output layer's weights); the ``<backward>_training_*`` columns
-    count a layer's backward only where it is needed."""
+    count a layer's backward only where it is needed.
+
+    ``pools`` (layer -> the layer's events of one replayed epoch, :mod:`spikemem.snn.activity`)
+    prices each layer's events with the network's own statistics; without them they are uniform."""
     params = memory_params(cfg)
     levels = np.load(run_dir / "best_levels.npz")
     wb = metrics["weight_bits"]
@@ -452,6 +532,7 @@ def network_layers(
                 table, "fc", encoding, wb, enc, counts, cfg["clock_mhz"], rng, sram_scale, t_real, shared,
                 backward_mode=cfg["backward_mode"], errors_per_step=per_step,
                 update_mode=cfg["update_mode"], changes_per_row=per_row,
+                pools=None if pools is None else pools[layer],
             )  # fmt: skip
             # Structure changes: what a compressed encoding re-encodes (0 where it stores every synapse,
             # and for runs that freeze the structure); priced into the update.
@@ -563,6 +644,7 @@ def aggregate_layers(layer_rows: list[dict]) -> list[dict]:
                 "model_fitted_on": ";".join(sorted({t for v in g.model_fitted_on for t in v.split(";") if t})),
                 "model_validated_at": ";".join(sorted({t for v in g.model_validated_at for t in v.split(";") if t})),
                 "beyond_validated": bool(g.beyond_validated.any()),
+                "event_statistics": ";".join(f"{lay}:{v}" for lay, v in zip(g.layer, g.event_statistics, strict=True)),
             }
         )
     for r in out:
@@ -700,20 +782,28 @@ def conv_sweep_point(cfg: Mapping, table: pd.DataFrame, wb: int) -> list[dict]:
     return rows
 
 
-def _network_rows(cfg: Mapping, table: pd.DataFrame, metrics_file: str) -> list[dict]:
+def _network_rows(cfg: Mapping, table: pd.DataFrame, metrics_file: str, data_dir: Path | None) -> list[dict]:
+    """One network's layer rows; with ``data_dir``, a run that can be replayed is priced with its
+    own events' statistics (:mod:`spikemem.snn.activity`)."""
     import json
 
+    from .snn.activity import replayable, replayed_pools
+
+    run_dir = Path(metrics_file).parent
     metrics = json.loads(Path(metrics_file).read_text())
-    return network_layers(cfg, table, Path(metrics_file).parent, metrics)
+    pools = replayed_pools(cfg, run_dir, data_dir) if data_dir is not None and replayable(cfg, metrics) else None
+    return network_layers(cfg, table, run_dir, metrics, pools=pools)
 
 
-def _priced_units(cfg: Mapping, table: pd.DataFrame, runs: list[str], workers: int) -> tuple[list, list, list]:
+def _priced_units(
+    cfg: Mapping, table: pd.DataFrame, runs: list[str], workers: int, data_dir: Path | None = None
+) -> tuple[list, list, list]:
     """The layer rows of every network, the FC sweep rows and the convolution sweep rows. Each
     network and each sweep point draws from its own seeded generator, so pricing them in ``workers``
     processes gives the same rows in the same order as one process; the golden-model event counts
     they need are pure Python, hence processes rather than threads."""
     fc_points = fc_sweep_points(cfg, table)
-    units = [(_network_rows, (cfg, table, r)) for r in runs]
+    units = [(_network_rows, (cfg, table, r, data_dir)) for r in runs]
     units += [(fc_sweep_point, (cfg, table, *point)) for point in fc_points]
     units += [(conv_sweep_point, (cfg, table, wb)) for wb in conv_sweep_widths(table)]
     if workers > 1:
@@ -734,16 +824,23 @@ def _call(unit):
 
 
 def energy_stage(
-    cfg: Mapping, table_csv: Path, runs: list[str], out_dir: Path, sram_scale: float = 1.0, workers: int = 1
+    cfg: Mapping,
+    table_csv: Path,
+    runs: list[str],
+    out_dir: Path,
+    sram_scale: float = 1.0,
+    workers: int = 1,
+    data_dir: Path | None = None,
 ) -> int:
     """The network-energy stage: price every trained network (``runs``: their metrics.json) and
     the layer sweeps with the energy table, in ``workers`` processes; write the CSVs and their
-    provenance. Returns the number of network x encoding rows."""
+    provenance. Returns the number of network x encoding rows. With ``data_dir`` (the networks'
+    data), the runs that can be replayed are priced on events with their own statistics."""
     from .atomic_files import atomic_write_json, atomic_write_text
     from .provenance import provenance
 
     table = pd.read_csv(table_csv)
-    layers, fc_rows, conv_rows = _priced_units(cfg, table, list(runs), workers)
+    layers, fc_rows, conv_rows = _priced_units(cfg, table, list(runs), workers, data_dir)
     rows = aggregate_layers(layers)
 
     def scaled(df: pd.DataFrame) -> pd.DataFrame:
@@ -765,9 +862,16 @@ def energy_stage(
             "basis": "dynamic energy (logic fit + exact SRAM accesses) per operation is the headline; leakage "
             "beside it under the time models " + ", ".join(LEAKAGE_MODELS),
             "sram_scale": sram_scale,
-            "per_event_costs": "counted by the golden models on each priced layer, events uniform over its neurons "
-            f"(synapses for updates): every event where cheap ({EXACT_MAX_POSITIONS}), else {SAMPLES} sampled, "
-            "95 % interval in <op>_ci95_rel",
+            "per_event_costs": "counted by the golden models on each priced layer: every event where cheap "
+            f"({EXACT_MAX_POSITIONS}), else {SAMPLES} sampled, 95 % interval in <op>_ci95_rel",
+            "event_statistics": (
+                "the trained networks' events are drawn from one epoch of each run replayed from its best weights "
+                f"(spikemem.snn.activity, data in {data_dir}) where its protocol can be replayed, else uniformly "
+                "over the layer's neurons (synapses for updates); the layer sweeps' are uniform; per layer and "
+                "operation in event_statistics"
+                if data_dir is not None
+                else "uniform over each layer's neurons (synapses for updates): no data directory was given"
+            ),
             "extrapolation": "every energy here is priced by the energy-table model fitted on the sizes in "
             "model_fitted_on; rows priced with a flagged table row say so in table_flagged / table_flagged_ops",
             "leakage_models": {

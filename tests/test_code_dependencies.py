@@ -60,8 +60,20 @@ def test_training_and_hardware_do_not_depend_on_each_other():
     assert "spikemem/snn/train.py" not in stage_code("characterize", "pb_bmp")
     assert not any(f.startswith("spikemem/synth/") for f in stage_code("snn_train"))
     # The NIR export reads the runs' layers and the protocols' weight scales; a trained layer's
-    # workload replays an epoch of its protocol. The hardware stages read the workload file only.
-    assert stages_using("spikemem/snn/train.py") == {"snn_train", "snn_summary", "snn_export", "trained_workload"}
+    # workload replays an epoch of its protocol, and so does the network energy (for each run's
+    # event statistics), with the stages built on its module. The hardware stages read the workload
+    # file only.
+    assert stages_using("spikemem/snn/train.py") == {
+        "snn_train",
+        "snn_summary",
+        "snn_export",
+        "trained_workload",
+        "network_energy",
+        "direct_energy",
+        "price",
+        "report",
+    }
+    assert not any(stages_using("spikemem/snn/train.py") & {"characterize", "rtl_verify", "energy_table"})
     assert "spikemem/snn/paper_protocol.py" not in stage_code("rtl_verify", "crossbar")
     # Function-local imports count: energy_table imports the renderer inside capacity_bits.
     assert "spikemem.rtl.render" in module_closure(("spikemem.synth.energy_table",))

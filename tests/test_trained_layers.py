@@ -103,3 +103,62 @@ def test_network_totals_add_forward_and_the_cheaper_backward_per_layer():
     assert network_totals(df, "training").direct.iloc[0] == pytest.approx(1 + 2 + 1)
     assert network_totals(df, "paper", "column").direct.iloc[0] == pytest.approx(1 + 5 + 2 + 1)
     assert network_totals(df, "paper", "row").direct.iloc[0] == pytest.approx(1 + 3 + 2 + 4)
+
+
+def test_event_pools_are_the_replayed_epochs_events(cfg, trained):
+    """The pools the network energy draws from hold each spike, non-zero error, error step and moved
+    synapse of the replayed epoch once."""
+    from spikemem.snn.activity import event_pools
+
+    x, y, results = trained
+    layers = replay_layer(cfg, SET, 2, 0, [lv.astype(np.int64) for lv in results[0].best_levels], x, y)
+    for layer in layers.values():
+        pools = event_pools(layer)
+        assert np.array_equal(np.bincount(pools["forward"], minlength=layer["spikes"].shape[1]), layer["spikes"].sum(0))
+        errors = layer["errors"] != 0
+        assert np.array_equal(np.bincount(pools["backward"], minlength=errors.shape[1]), errors.sum(0))
+        steps = np.flatnonzero(errors.any(axis=1))
+        assert len(pools["row_ptr"]) == len(steps) + 1
+        for k, t in enumerate(steps):
+            assert np.array_equal(
+                pools["row_posts"][pools["row_ptr"][k] : pools["row_ptr"][k + 1]], np.flatnonzero(errors[t])
+            )
+        assert len(pools["update_pre"]) == np.count_nonzero(layer["moved"])
+        assert layer["moved"][pools["update_pre"], pools["update_post"]].all()
+
+
+def test_network_pricing_draws_the_networks_own_events(cfg):
+    """With a layer's pools, forward means weigh each row by its spikes (exact), masks are recorded
+    ones, updates and row passes touch only moved synapses the layer stores; without, uniform."""
+    from spikemem.network_energy import event_sample
+
+    levels = np.array([[1, 0, 0, -1], [0, 0, 0, 0], [1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0], [1, 0, 0, 0]])
+    enc = build(Design("pb_bmp", "fc", 2, 6, 4), levels, memory_params(cfg))
+    pools = {
+        "forward": np.array([2, 2, 2, 5]),
+        "backward": np.array([1, 3]),
+        "row_ptr": np.array([0, 2, 3]),
+        "row_posts": np.array([1, 3, 0]),
+        "update_pre": np.array([0, 1, 2, 2]),
+        "update_post": np.array([0, 1, 1, 3]),
+        "update_delta": np.array([1, -1, 0, 1]),
+    }
+    rng = np.random.default_rng(0)
+    fwd = event_sample(enc, "forward", rng, pools=pools)
+    assert fwd["exact"] and fwd["statistics"] == "network" and len(fwd["features"]) == 4
+    per_row = {
+        i: event_sample(enc, "forward", rng, samples=1, pools={**pools, "forward": np.array([i])}) for i in (2, 5)
+    }
+    expected = (3 * per_row[2]["features"][0] + per_row[5]["features"][0]) / 4
+    assert np.allclose(fwd["features"].mean(axis=0), expected)
+    synapses = fwd["names"].index("synapses")
+    assert fwd["features"][:, synapses].mean() == pytest.approx((3 * 2 + 1) / 4)  # row 2 stores 2, row 5 one
+    rows = event_sample(enc, "backward_row", rng, pools=pools)
+    assert rows["statistics"] == "network"
+    assert set(np.round(rows["features"][:, synapses]).astype(int)) <= {2, 3}  # masks {1, 3} and {0}
+    upd = event_sample(enc, "update", rng, pools=pools)
+    assert upd["statistics"] == "network" and (upd["features"][:, synapses] == 1).all()  # only (0, 0), (2, 1)
+    # No moved synapse is stored: the update falls back to uniform draws over the stored ones.
+    bare = {**pools, "update_pre": np.array([1]), "update_post": np.array([1])}
+    assert event_sample(enc, "update", rng, pools=bare)["statistics"] == "uniform"
+    assert event_sample(enc, "forward", rng)["statistics"] == "uniform"

@@ -9,8 +9,8 @@ three energies per event side by side:
 - ``model_same_events``: the energy table's model on the golden-model features of the very same
   events (the model's own error, nothing else);
 - ``model_uniform``: the model on events drawn uniformly over the layer's neurons (synapses, for
-  updates), as :mod:`spikemem.network_energy` prices every network (model error plus the
-  difference between the network's event statistics and uniform ones).
+  updates), as :mod:`spikemem.network_energy` prices the sweeps and the runs it cannot replay
+  (model error plus the difference between the network's event statistics and uniform ones).
 
 Multiplied by the network's events per training iteration (the run's own means, as the network
 energy counts them), they give each layer's energy per iteration on each footing.
@@ -138,7 +138,8 @@ def direct_energy_stage(
             "footings": {
                 "direct": "gate level: the trained weights, events drawn from the network's own replayed epoch",
                 "model_same_events": "the energy table's model on the golden-model features of the same events",
-                "model_uniform": "the model on events uniform over the layer's neurons, as network_energy prices",
+                "model_uniform": "the model on events uniform over the layer's neurons (network_energy's sweeps "
+                "and the runs it cannot replay)",
             },
             **provenance(cfg, stage="direct_energy"),
         },

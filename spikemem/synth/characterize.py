@@ -245,7 +245,7 @@ def characterize(
 
     # ---- synthesis
     clock.begin("synthesis", "SiliconCompiler, Yosys")
-    syn = synthesize(top, design_sources(files), macro_names, cfg, work / "sc")
+    syn = synthesize(top, design_sources(files), macro_names, cfg, work / "sc", cache_dir=Path(cache_dir))
     netlist = find_netlist(work / "sc" / "build", top)
     synth_metrics = metrics_of(syn["project"])
 
@@ -390,6 +390,8 @@ def characterize(
             "stdcell_area_um2": sum(std["cells"][t]["area"] * n for t, n in cell_types.items() if t in std["cells"]),
             "macros": {t: n for t, n in cell_types.items() if t in pdk.sram_macros},
             "netlist": str(netlist),
+            # The standard-cell Liberty Yosys read: the reduced copy (synthesis_liberty) or the full one.
+            "liberty": syn["liberty"] or {"source": str(std_lib), "reduced": False},
         },
         "timing": {"clock_mhz": cfg["clock_mhz"], **{k: sta[k] for k in ("worst_slack_ns", "clock_period_ns")}},
         "memory": ctx["memories"],

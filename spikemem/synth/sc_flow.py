@@ -49,8 +49,10 @@ def select_yosys(work: Path) -> dict:
     return {"yosys": str(bin_dir / "yosys"), "yosys_version": tools["pyosys"].version, "frontend": "pyosys"}
 
 
-def _libraries(pdk_cfg: PdkConfig, root: Path, macros: list[str]):
-    """SiliconCompiler PDK, standard-cell library and macro libraries from local files."""
+def _libraries(pdk_cfg: PdkConfig, root: Path, macros: list[str], stdcell_liberty: Path | None = None):
+    """SiliconCompiler PDK, standard-cell library and macro libraries from local files; the
+    standard cells' timing model is ``stdcell_liberty`` where given (an absolute path), else the
+    configuration's Liberty."""
     from siliconcompiler.library import StdCellLibrary
     from siliconcompiler.pdk import PDK
     from siliconcompiler.tools.yosys import YosysStdCellLibrary
@@ -81,7 +83,7 @@ def _libraries(pdk_cfg: PdkConfig, root: Path, macros: list[str]):
             self.set_dataroot("pdk_root", str(root))
             with self.active_dataroot("pdk_root"):
                 with self.active_fileset(f"models.timing.{CORNER}.nldm"):
-                    self.add_file(sc["liberty"])
+                    self.add_file(str(stdcell_liberty) if stdcell_liberty else sc["liberty"])
                     self.add_asic_libcornerfileset(CORNER, "nldm")
                 with self.active_fileset("models.physical"):
                     self.add_file(sc["lef"])
@@ -137,8 +139,14 @@ def synthesize(
     cfg: Mapping,
     work: Path,
     jobname: str = "synth",
+    cache_dir: Path | None = None,
 ) -> dict:
-    """Run the flow on one design. Returns the netlist path, metrics, flow level and tool facts."""
+    """Run the flow on one design. Returns the project, the flow level, the Yosys used and the
+    standard-cell Liberty synthesis read (``liberty``: None for the configuration's own, else the
+    description of the reduced copy, :func:`spikemem.synth.synthesis_liberty.synthesis_liberty`).
+
+    At the synthesis-only flow level, with a ``cache_dir`` for it, Yosys reads the reduced Liberty;
+    a placed-and-routed flow reads the full one (its power and timing steps need every group)."""
     from siliconcompiler import ASIC, Design
     from siliconcompiler.flows import asicflow, synflow
 
@@ -148,7 +156,12 @@ def synthesize(
     pdk_cfg = load_pdk_config(cfg["pdk"])
     root = pdk_root()
     level = flow_level(discover())
-    pdk, stdlib, macro_libs = _libraries(pdk_cfg, root, macros)
+    liberty, reduced = None, None
+    if level == "synthesis" and cache_dir is not None:
+        from .synthesis_liberty import synthesis_liberty
+
+        liberty, reduced = synthesis_liberty(root / pdk_cfg.stdcell["liberty"], pdk_cfg.stdcell["dont_use"], cache_dir)
+    pdk, stdlib, macro_libs = _libraries(pdk_cfg, root, macros, liberty)
 
     sdc = work / f"{top}.sdc"
     write_sdc(sdc, cfg["clock_mhz"])
@@ -194,7 +207,7 @@ def synthesize(
     project.option.set_quiet(True)
     project.option.set_nodisplay(True)
     run_project(project, work / "build")
-    return {"project": project, "flow_level": level, "yosys": yosys}
+    return {"project": project, "flow_level": level, "yosys": yosys, "liberty": reduced}
 
 
 # The tool behind each step of the flows used here (the OpenROAD steps of asicflow run openroad).

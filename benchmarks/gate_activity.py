@@ -140,12 +140,10 @@ def main() -> None:
     by_name = {d.name: d for d in designs(cfg)}
     if not shutil.which("ccache"):
         print("note: no ccache; every Verilator build compiles Verilator's runtime too")
-    rows = {}
+    print("gate-level activity, build + all runs of one characterization (seconds), each design as it is measured:")
     for name in names:
         with tempfile.TemporaryDirectory() as tmp:
-            rows[name] = measure(cfg, by_name[name], Path(tmp))
-    print("gate-level activity, build + all runs of one characterization (seconds):")
-    for name, r in rows.items():
+            r = measure(cfg, by_name[name], Path(tmp))
         total = {k: r[k]["build_s"] + r[k]["runs_s"] for k in ("verilator", "icarus", "icarus-events")}
         print(
             f"  {name}: {r['nets']} nets, {r['runs']} runs, {r['cycles']} workload cycles; counts identical "
@@ -155,7 +153,8 @@ def main() -> None:
             print(f"    {k:14s} build {r[k]['build_s']:6.1f}  runs {r[k]['runs_s']:7.1f}  total {total[k]:7.1f}")
         print(
             f"    Verilator is {total['icarus-events'] / total['verilator']:.1f}x faster than the event counter "
-            f"(target >= 5x), {total['icarus'] / total['verilator']:.1f}x faster than Icarus with the same counts"
+            f"(target >= 5x), {total['icarus'] / total['verilator']:.1f}x faster than Icarus with the same counts",
+            flush=True,
         )
 
 

@@ -344,11 +344,15 @@ def sram_count_mismatches(chars: list[dict], op: str) -> int | None:
     )
 
 
+def _group_key(c: Mapping) -> tuple:
+    d = c["design"]
+    return (d["layer"], d["encoding"], d["weight_bits"])
+
+
 def _by_group(characterizations: Iterable[dict]) -> dict[tuple, list[dict]]:
     out: dict[tuple, list[dict]] = defaultdict(list)
     for c in characterizations:
-        d = c["design"]
-        out[(d["layer"], d["encoding"], d["weight_bits"])].append(c)
+        out[_group_key(c)].append(c)
     return out
 
 
@@ -374,11 +378,8 @@ def build_table(
     groups: dict[tuple, list[dict]] = defaultdict(list)
     checks: dict[tuple, list[dict]] = defaultdict(list)
     for c in characterizations:
-        if c["design"]["name"] in excluded:
-            continue
-        d = c["design"]
-        key = (d["layer"], d["encoding"], d["weight_bits"])
-        (checks if d["name"] in validation else groups)[key].append(c)
+        if c["design"]["name"] not in excluded:
+            (checks if c["design"]["name"] in validation else groups)[_group_key(c)].append(c)
     for key in groups:
         groups[key].sort(key=lambda c: (design_size(c["design"]), c["design"]["name"]))
     # The published model is fitted on every size: within one size some features are collinear (a
@@ -466,7 +467,7 @@ def row_coefficients(row: Mapping) -> tuple[np.ndarray, tuple[float, float], tup
     """A table row's logic coefficients (COEFFICIENTS), bank term (0 in tables without one) and SRAM
     energies per access."""
     coef = np.array([row[k] for k in COEFFICIENTS], dtype=float)
-    bank = tuple(float(row.get(k, 0.0)) if row.get(k, 0.0) == row.get(k, 0.0) else 0.0 for k in BANK_COEFFICIENTS)
+    bank = tuple(float(row[k]) if pd.notna(row.get(k)) else 0.0 for k in BANK_COEFFICIENTS)
     return coef, bank, (float(row["e_sram_read_word_j"]), float(row["e_sram_write_word_j"]))
 
 

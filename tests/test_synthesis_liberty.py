@@ -72,19 +72,21 @@ def test_canonical_netlist_ignores_the_name_counters_only():
     assert canonical_netlist(a) != canonical_netlist(c)
 
 
-def test_the_reduced_pdk_liberty_is_cached_and_keeps_every_usable_cell(tmp_path):
+def test_the_reduced_pdk_liberty_is_cached_and_keeps_every_usable_cell(tmp_path, monkeypatch):
     cfg = load_config(CONFIG_DIR / "test_small.yaml")
     pdk = load_pdk_config(cfg["pdk"])
     source = pdk_root() / pdk.stdcell["liberty"]
-    path, meta = synthesis_liberty(source, pdk.stdcell["dont_use"], tmp_path)
+    monkeypatch.chdir(tmp_path)
+    path, meta = synthesis_liberty(source, pdk.stdcell["dont_use"], Path("cache"))  # relative, as the rules pass it
+    assert path.is_absolute() and path.parent == tmp_path / "cache"
     assert meta["reduced"] and meta["cells_kept"] > 300 and meta["bytes"] < 0.7 * meta["source_bytes"]
     clock_gate = pdk.stdcell["clock_gate"].split("/")[0]
     text = path.read_text()
     assert f'cell ("{clock_gate}")' in text and "sky130_fd_sc_hd__fill_1" not in text
     mtime = path.stat().st_mtime_ns
-    assert synthesis_liberty(source, pdk.stdcell["dont_use"], tmp_path)[0].stat().st_mtime_ns == mtime
+    assert synthesis_liberty(source, pdk.stdcell["dont_use"], Path("cache"))[0].stat().st_mtime_ns == mtime
     # Another dont-use list is another file.
-    other, _ = synthesis_liberty(source, [*pdk.stdcell["dont_use"], "sky130_fd_sc_hd__buf_16"], tmp_path)
+    other, _ = synthesis_liberty(source, [*pdk.stdcell["dont_use"], "sky130_fd_sc_hd__buf_16"], Path("cache"))
     assert other != path and 'cell ("sky130_fd_sc_hd__buf_16")' not in other.read_text()
 
 

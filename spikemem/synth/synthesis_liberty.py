@@ -98,7 +98,7 @@ def reduce_liberty(text: str, dont_use: Iterable[str]) -> tuple[str, dict]:
 
 
 def synthesis_liberty(liberty: Path, dont_use: Iterable[str], cache_dir: Path) -> tuple[Path, dict]:
-    """The reduced copy of ``liberty`` (:func:`reduce_liberty`) under ``cache_dir``, generated on
+    """The reduced copy of ``liberty`` (:func:`reduce_liberty`) under ``cache_dir`` (absolute path), generated on
     first use; and its description (source, hashes, what was removed). Concurrent jobs may generate
     it at once: each writes atomically the same bytes."""
     from ..pdk import sha256
@@ -106,7 +106,8 @@ def synthesis_liberty(liberty: Path, dont_use: Iterable[str], cache_dir: Path) -
     patterns = sorted(dont_use)
     source_hash = sha256(liberty)
     key = hashlib.sha256(json.dumps([source_hash, patterns, REDUCER_VERSION]).encode()).hexdigest()[:16]
-    out = Path(cache_dir) / f"{liberty.stem}.synthesis.{key}.lib"
+    # Absolute: SiliconCompiler resolves a relative path against the PDK's root, not the working directory.
+    out = Path(cache_dir).resolve() / f"{liberty.stem}.synthesis.{key}.lib"
     meta_path = out.with_suffix(".json")
     if out.exists() and meta_path.exists():
         return out, json.loads(meta_path.read_text())

@@ -17,31 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .replay import LayerEvents, replay_layer
+from .replay import event_pools, replay_layer
 from .train import LAYERS
 from .training_sets import training_set
 
-__all__ = ["event_pools", "replayable", "replayed_pools"]
-
-
-def event_pools(layer: LayerEvents) -> dict[str, np.ndarray]:
-    """One layer's replayed events as pools: ``forward`` (the presynaptic neuron of each spike),
-    ``backward`` (the postsynaptic neuron of each non-zero error), row-stream masks (``row_ptr``,
-    ``row_posts``: the neurons with an error in each time step that has any) and ``update_pre``,
-    ``update_post``, ``update_delta`` (every synapse the update moves), all in time order."""
-    _, forward = np.nonzero(layer["spikes"])
-    _, backward = np.nonzero(layer["errors"])
-    masks = [np.flatnonzero(step) for step in layer["errors"] if step.any()]
-    pre, post = np.nonzero(layer["moved"])
-    return {
-        "forward": forward.astype(np.int32),
-        "backward": backward.astype(np.int32),
-        "row_ptr": np.concatenate([[0], np.cumsum([len(m) for m in masks])]).astype(np.int64),
-        "row_posts": (np.concatenate(masks) if masks else np.zeros(0)).astype(np.int32),
-        "update_pre": pre.astype(np.int32),
-        "update_post": post.astype(np.int32),
-        "update_delta": layer["delta"][pre, post].astype(np.int32),
-    }
+__all__ = ["replayable", "replayed_pools"]
 
 
 def replayable(cfg: Mapping, metrics: Mapping) -> bool:
@@ -54,7 +34,7 @@ def replayable(cfg: Mapping, metrics: Mapping) -> bool:
 
 
 def replayed_pools(cfg: Mapping, run_dir: str | Path, data_dir: str | Path) -> dict[str, dict[str, np.ndarray]]:
-    """Per layer (``hidden``, ``output``), the event pools (:func:`event_pools`) of one epoch of the
+    """Per layer (``hidden``, ``output``), the event pools (:func:`spikemem.snn.replay.event_pools`) of one epoch of the
     run in ``run_dir`` replayed from its best-epoch weight levels with its own settings and seed, on
     the data in ``data_dir``."""
     run_dir = Path(run_dir)

@@ -24,7 +24,7 @@ from .paper_protocol import PaperBatch
 from .protocols import paper_settings, training_set
 from .train import LAYERS
 
-__all__ = ["LayerEvents", "best_run", "replay_layer", "write_trained_workload"]
+__all__ = ["LayerEvents", "best_run", "event_pools", "replay_layer", "write_trained_workload"]
 
 # Per layer: the layer's presynaptic spikes (forward rows) and the errors at its postsynaptic
 # neurons (backward); the hidden layer's inputs are the data, the output layer's the hidden spikes.
@@ -97,14 +97,31 @@ def replay_layer(
     }
 
 
+def event_pools(layer: LayerEvents) -> dict[str, np.ndarray]:
+    """One layer's replayed events as pools: ``forward`` (the presynaptic neuron of each spike),
+    ``backward`` (the postsynaptic neuron of each non-zero error), row-stream masks (``row_ptr``,
+    ``row_posts``: the neurons with an error in each time step that has any) and ``update_pre``,
+    ``update_post``, ``update_delta`` (every synapse the update moves), all in time order."""
+    _, forward = np.nonzero(layer["spikes"])
+    _, backward = np.nonzero(layer["errors"])
+    masks = [np.flatnonzero(step) for step in layer["errors"] if step.any()]
+    pre, post = np.nonzero(layer["moved"])
+    return {
+        "forward": forward.astype(np.int32),
+        "backward": backward.astype(np.int32),
+        "row_ptr": np.concatenate([[0], np.cumsum([len(m) for m in masks])]).astype(np.int64),
+        "row_posts": (np.concatenate(masks) if masks else np.zeros(0)).astype(np.int32),
+        "update_pre": pre.astype(np.int32),
+        "update_post": post.astype(np.int32),
+        "update_delta": layer["delta"][pre, post].astype(np.int32),
+    }
+
+
 def write_trained_workload(cfg: Mapping, design: Design, data_dir: str | Path, runs_dir: str | Path, out: Path) -> dict:
     """The memory image and events of a trained layer (:func:`spikemem.config.network_layer_designs`),
     written to ``out`` (npz): the weights of the training set's best run of the design's width, and
-    the layer's events of one replayed epoch (:func:`replay_layer`), in time
-    order: ``forward`` (the presynaptic neuron of each spike), ``backward`` (the postsynaptic neuron
-    of each non-zero error), row-stream masks (``row_ptr``, ``row_posts``: the neurons with an error
-    in each time step that has any) and ``update_pre``, ``update_post``, ``update_delta`` (every
-    synapse the update moves). ``meta`` (JSON) says where they come from. Returns ``meta``."""
+    the layer's events of one replayed epoch (:func:`replay_layer`) as :func:`event_pools` lays them
+    out. ``meta`` (JSON) says where they come from. Returns ``meta``."""
     if not design.trained:
         raise ValueError(f"{design.name} is not a layer of the trained network")
     seed, metrics = best_run(runs_dir, design.trained, design.weight_bits, cfg["snn"]["seeds"])
@@ -115,11 +132,8 @@ def write_trained_workload(cfg: Mapping, design: Design, data_dir: str | Path, r
     layer = replay_layer(cfg, design.trained, design.weight_bits, seed, levels, x, target)[design.network_layer]
     if layer["levels"].shape != (design.n_pre, design.n_post):
         raise ValueError(f"{design.name}: the run's {design.network_layer} layer is {layer['levels'].shape}")
-    _, fwd = np.nonzero(layer["spikes"])
-    err_t, err_post = np.nonzero(layer["errors"])
-    steps = np.flatnonzero(layer["errors"].any(axis=1))
-    masks = [np.flatnonzero(layer["errors"][t]) for t in steps]
-    up_pre, up_post = np.nonzero(layer["moved"])
+    pools = event_pools(layer)
+    up_pre, up_post = pools["update_pre"], pools["update_post"]
     recorded = metrics["events_per_iteration_best_epoch"][design.network_layer]
     meta = {
         "design": design.name,
@@ -132,9 +146,9 @@ def write_trained_workload(cfg: Mapping, design: Design, data_dir: str | Path, r
         "best_epoch": metrics["best_epoch"],
         "density": float(np.count_nonzero(layer["levels"]) / layer["levels"].size),
         "replayed": {
-            "forward_rows": len(fwd),
-            "backward_columns": len(err_post),
-            "backward_steps": len(steps),
+            "forward_rows": len(pools["forward"]),
+            "backward_columns": len(pools["backward"]),
+            "backward_steps": len(pools["row_ptr"]) - 1,
             "updates": len(up_pre),
             "updates_on_nonzero": int(np.count_nonzero(layer["levels"][up_pre, up_post])),
             "level_changes": int(np.count_nonzero(layer["delta"])),
@@ -145,17 +159,6 @@ def write_trained_workload(cfg: Mapping, design: Design, data_dir: str | Path, r
         "provenance": provenance(cfg, stage="trained_workload"),
     }
     buf = io.BytesIO()
-    np.savez_compressed(
-        buf,
-        levels=layer["levels"].astype(np.int16),
-        forward=fwd.astype(np.int32),
-        backward=err_post.astype(np.int32),
-        row_ptr=np.concatenate([[0], np.cumsum([len(m) for m in masks])]).astype(np.int64),
-        row_posts=(np.concatenate(masks) if masks else np.zeros(0)).astype(np.int32),
-        update_pre=up_pre.astype(np.int32),
-        update_post=up_post.astype(np.int32),
-        update_delta=layer["delta"][up_pre, up_post].astype(np.int32),
-        meta=np.array(json.dumps(meta)),
-    )
+    np.savez_compressed(buf, levels=layer["levels"].astype(np.int16), **pools, meta=np.array(json.dumps(meta)))
     atomic_write_bytes(out, buf.getvalue())
     return meta

@@ -25,7 +25,6 @@ from ..rtl.verify import compare, make_stimulus
 from ..tools import discover
 from ..workloads import OPERATIONS
 from .energy_model import build_energy_model, dynamic, window_energy
-from .energy_table import FEATURES, op_means
 from .gatelevel import (
     activity_module,
     build_gate_sim,
@@ -39,6 +38,7 @@ from .gatelevel import (
 )
 from .liberty_model import load_library, sram_access_energy
 from .sc_flow import find_netlist, metrics_of, synthesize
+from .windows import WINDOW_COUNTS, op_means
 
 # The netlist the energy is computed from (see the result's flow_level).
 ENERGY_FLOW_LEVEL = "synthesis"
@@ -316,7 +316,7 @@ def characterize(
                     {
                         "events": b.events - a.events,
                         "cycles": cycles,
-                        **{name: features[name] for name in FEATURES[1:]},
+                        **{name: features[name] for name in WINDOW_COUNTS[1:]},
                         # recorded for a model with the bank structure (docs/energy.md)
                         **{name: features[name] for name in ("bank_reads", "bank_writes")},
                         **energy,

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from ..workloads import OPERATIONS
-from .energy_table import op_means
+from .windows import op_means
 
 
 def gating_table(gated: Iterable[dict], ungated: Iterable[dict]) -> pd.DataFrame:

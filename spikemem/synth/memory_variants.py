@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from ..workloads import OPERATIONS
-from .energy_table import op_means
+from .windows import op_means
 
 
 def _memory(char: dict) -> dict:

@@ -26,6 +26,7 @@ from spikemem.synth.energy_table import (
     build_table,
     capacity_bits,
     load_characterizations,
+    model_windows,
     predict,
     row_coefficients,
     window_totals,
@@ -57,7 +58,7 @@ def per_event_logic(table: pd.DataFrame, chars: list[dict]) -> pd.Series:
     values = []
     for _, row in table.iterrows():
         c = largest[(row.layer, row.encoding, row.weight_bits)][1]
-        windows = [w for r in c["runs"] if r["operation"] == row.operation for w in r["windows"]]
+        windows = model_windows(c, row.operation)
         events = sum(w["events"] for w in windows)
         coef, bank, sram = row_coefficients(row)
         values.append(predict(coef, sram, window_totals(windows), bank)["logic_j"] / events)

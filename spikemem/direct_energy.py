@@ -27,7 +27,7 @@ import pandas as pd
 
 from .encodings import encode_fc
 from .network_energy import event_sample, price_terms, table_row, update_events
-from .synth.energy_table import per_event_energies
+from .synth.energy_table import model_windows, per_event_energies
 from .workloads import load_trained_workload, memory_params, rng_for
 
 # The network's events per iteration (metrics.json) that one event of each operation stands for.
@@ -55,7 +55,7 @@ def layer_rows(cfg: Mapping, table: pd.DataFrame, char: Mapping, workload: Mappi
         means = dict(zip(sample["names"], sample["features"].mean(axis=0), strict=True))
         uniform = price_terms(row, 1.0, means)
         uniform["j"] = uniform["logic_j"] + uniform["sram_j"]
-        measured = per_event_energies(row, windows)
+        measured = per_event_energies(row, model_windows(char, op))
         direct, same = measured["measured"], measured["model"]
         count = update_events(ev, enc) if op == "update" else ev[COUNT_KEYS[op]]
         out = {

@@ -46,11 +46,16 @@ from .golden import event_features, run_events
 from .synth.energy_table import (
     BANK_FEATURES,
     COEFFICIENTS,
+    COUNT_COEFFICIENTS,
+    COUNTS,
     CYCLE_COEFFICIENTS,
     FEATURES,
+    SIZE_COEFFICIENTS,
     SRAM_COEFFICIENTS,
     SRAM_FEATURES,
     row_coefficients,
+    size_bits,
+    with_size_features,
 )
 from .workloads import memory_params, rng_for
 
@@ -203,9 +208,10 @@ def event_sample(
 ) -> dict:
     """Per-event costs of ``op`` on ``enc``: every possible event where that is cheap (``exact``),
     else ``samples`` (default :data:`SAMPLES`) drawn uniformly. ``features`` is events x
-    (FEATURES[1:] + SRAM_FEATURES + BANK_FEATURES): synapses, word reads and writes, lookups, SRAM
-    reads and writes, and the SRAM reads and writes times the macros beyond the first their memory's
-    bus reaches (the energy model's bank term). ``statistics`` says where the events come from.
+    (FEATURES[1:] + SRAM_FEATURES + BANK_FEATURES): synapses, word reads and writes, lookups, the
+    same (and the event) times the layer's size bits, SRAM reads and writes, and the SRAM reads and
+    writes times the macros beyond the first their memory's bus reaches (the energy model's bank
+    term). ``statistics`` says where the events come from.
 
     Given ``pools``, the layer's own events in a trained network (:mod:`spikemem.snn.activity`), the
     events are drawn from them instead (:func:`_pooled_events`; uniform where the pool has none of
@@ -235,8 +241,10 @@ def event_sample(
     in_sram = sram_memories(enc)
     banks = {name: enc.image.memories[name].macro_count for name in in_sram}
     per_event = []
+    # A block of rows scaled to every row is still one event: the event's size feature is not scaled.
+    positions = enc.n_pre * enc.n_post
     for o, c in zip(outputs, counts, strict=True):
-        f = event_features(op, o, c, banks)
+        f = with_size_features({**event_features(op, o, c, banks), "events": 1 / scale}, positions)
         reads = sum(v for k, v in c.items() if k.endswith(".R") and k[:-2] in in_sram)
         writes = sum(v for k, v in c.items() if k.endswith(".W") and k[:-2] in in_sram)
         per_event.append(
@@ -274,11 +282,11 @@ def price_terms(row: pd.Series, n_events: float, costs: Mapping) -> dict[str, fl
     """Logic energy, SRAM energy (at the Liberty's per-access value) and cycles of ``n_events``
     events with the given mean per-event costs."""
     x = np.array([1.0, *(costs[name] for name in FEATURES[1:])])
-    _, bank, _ = row_coefficients(row)
+    logic_coef, bank, _ = row_coefficients(row)
     extra = [costs.get(name, 0.0) for name in BANK_FEATURES]
-    logic = n_events * (float(np.dot([row[c] for c in COEFFICIENTS], x)) + float(np.dot(bank, extra)))
+    logic = n_events * (float(np.dot(logic_coef, x)) + float(np.dot(bank, extra)))
     sram = n_events * float(np.dot([row[c] for c in SRAM_COEFFICIENTS], [costs[f] for f in SRAM_FEATURES]))
-    cycles = n_events * float(np.dot([row[c] for c in CYCLE_COEFFICIENTS], x))
+    cycles = n_events * float(np.dot([row[c] for c in CYCLE_COEFFICIENTS], x[: len(COUNTS)]))
     return {"logic_j": logic, "sram_j": sram, "cycles": cycles}
 
 
@@ -473,10 +481,17 @@ def reencode_terms(row: pd.Series, enc: Encoding, fraction: float) -> dict[str, 
     words = fraction * sum(m.depth for m in enc.image.memories.values())
     sram = [m for m in enc.image.memories.values() if m.implementation == "sram"]
     sram_words = fraction * sum(m.depth for m in sram)
-    _, bank, _ = row_coefficients(row)
+    logic, bank, _ = row_coefficients(row)
+    coef = dict(zip(COEFFICIENTS, logic, strict=True))
+    bits = size_bits(enc.n_pre * enc.n_post)
+    per_word_j = sum(
+        coef[c] + bits * coef[s]
+        for c, s in zip(COUNT_COEFFICIENTS, SIZE_COEFFICIENTS, strict=True)
+        if c in ("e_logic_read_word_j", "e_logic_write_word_j")
+    )
     bank_words = fraction * sum(m.depth * (m.macro_count - 1) for m in sram)
     return {
-        "logic_j": words * (row["e_logic_read_word_j"] + row["e_logic_write_word_j"]) + bank_words * sum(bank),
+        "logic_j": words * per_word_j + bank_words * sum(bank),
         "sram_j": sram_words * (row["e_sram_read_word_j"] + row["e_sram_write_word_j"]),
         "words": 2 * words,
     }

@@ -75,5 +75,8 @@ def test_training_and_hardware_do_not_depend_on_each_other():
     }
     assert not any(stages_using("spikemem/snn/train.py") & {"characterize", "rtl_verify", "energy_table"})
     assert "spikemem/snn/paper_protocol.py" not in stage_code("rtl_verify", "crossbar")
+    # A change to the fitted model reruns the table and what prices with it, never a characterization.
+    assert stages_using("spikemem/synth/energy_table.py", ["crossbar"]) >= {"energy_table", "network_energy"}
+    assert "characterize" not in stages_using("spikemem/synth/energy_table.py", ["crossbar", "pb_bmp"])
     # Function-local imports count: energy_table imports the renderer inside capacity_bits.
     assert "spikemem.rtl.render" in module_closure(("spikemem.synth.energy_table",))

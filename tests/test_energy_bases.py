@@ -33,12 +33,16 @@ from spikemem.network_energy import (
 )
 from spikemem.synth.energy_table import (
     COEFFICIENTS,
+    COUNT_COEFFICIENTS,
+    COUNTS,
     CYCLE_COEFFICIENTS,
     FEATURES,
     SCHEMA,
+    SIZE_COEFFICIENTS,
     SRAM_COEFFICIENTS,
     SRAM_FEATURES,
     build_table,
+    model_windows,
     predict,
 )
 from spikemem.workloads import memory_params
@@ -62,7 +66,7 @@ def _characterization(name: str, size: int, rng: np.random.Generator, truth: np.
             "word_writes": int(rng.integers(0, 30)),
             "lookups": int(rng.integers(20, 300)) * size,
         }
-        logic = float(np.dot(truth, [x[f] for f in FEATURES]))
+        logic = float(np.dot(truth, [x[f] for f in COUNTS]))
         windows.append(
             {
                 **x,
@@ -95,14 +99,15 @@ def test_split_fit_reproduces_total_energy_as_logic_plus_sram():
     chars = [_characterization("a", 1, rng, truth), _characterization("b", 2, rng, truth)]
     row = build_table(chars, {}).iloc[0]
     # The fit sees the logic energy only; the SRAM energy per access is the Liberty's, exactly.
-    assert [row[c] for c in COEFFICIENTS] == pytest.approx(list(truth), rel=1e-6)
+    assert [row[c] for c in COUNT_COEFFICIENTS] == pytest.approx(list(truth), rel=1e-6)
+    assert [row[c] for c in SIZE_COEFFICIENTS] == pytest.approx([0.0] * 5, abs=1e-18)
     assert (row["e_sram_read_word_j"], row["e_sram_write_word_j"]) == (READ_J, WRITE_J)
     assert row["sram_macros"] == "m" and row["sram_count_mismatches"] == 0
     assert row["heldout_max_error"] < 1e-9 and row["heldout_max_error_logic"] < 1e-9 and not row["flagged"]
     assert row["heldout_design"] == "b"  # the larger size is the one held out
     coef = np.array([row[c] for c in COEFFICIENTS])
     sram = (row["e_sram_read_word_j"], row["e_sram_write_word_j"])
-    for w in (w for c in chars for r in c["runs"] for w in r["windows"]):
+    for w in (w for c in chars for w in model_windows(c)):
         p = predict(coef, sram, w)
         assert p["dynamic_j"] == pytest.approx(p["logic_j"] + p["sram_j"], rel=1e-12)
         assert p["sram_j"] == pytest.approx(w["sram_read_j"] + w["sram_write_j"], rel=1e-12)
@@ -158,12 +163,51 @@ def test_bank_term_is_one_for_all_groups_and_anchored_by_the_macro_sweep():
     assert table.e_bank_read_j.unique() == pytest.approx([bank_j], rel=1e-4)
     for enc, truth in truths.items():
         row = table[table.encoding == enc].iloc[0]
-        assert [row[c] for c in COEFFICIENTS] == pytest.approx(list(truth), rel=1e-4)
+        assert [row[c] for c in COUNT_COEFFICIENTS] == pytest.approx(list(truth), rel=1e-4)
     assert table[table.encoding == "pb_bmp"].validation_max_error_logic.iloc[0] < 1e-4
     # Without the bank term the many-macro design is underestimated.
     plain = build_table([*chars, big], {}, validation=["pb_bmp-big"], bank_term=False, anchors=anchors)
     assert plain.e_bank_read_j.unique() == [0.0]
     assert plain[plain.encoding == "pb_bmp"].validation_max_error_logic.iloc[0] > 0.1
+
+
+def _sized(name: str, size: int, weight_bits: int, rng: np.random.Generator, base, per_bit, per_size_bit) -> dict:
+    """A characterization whose logic costs per count grow linearly with the weight width and with
+    the size bits (log2 of the synapse positions, here size x size)."""
+    char = _characterization(name, size, rng, np.zeros(len(COUNTS)))
+    char["design"].update(name=name, weight_bits=weight_bits)
+    coef = base + weight_bits * per_bit + np.log2(size * size) * per_size_bit
+    for w in char["runs"][0]["windows"]:
+        logic = float(np.dot(coef, [w[c] for c in COUNTS]))
+        w["internal_j"], w["switching_j"] = 0.6 * logic, 0.4 * logic
+    return char
+
+
+def test_size_and_width_terms_carry_a_model_to_larger_layers_and_other_widths():
+    """Costs per count that grow with the layer's size bits and the weight width are recovered from
+    small designs of several widths and predict a much larger design of a width the fit saw at one
+    small size only; without either term the same fit misses it."""
+    rng = np.random.default_rng(11)
+    base = np.array([2e-12, 5e-13, 3e-12, 4e-12, 7e-13])
+    per_bit = np.array([1e-13, 5e-14, 2e-13, 2e-13, 0.0])
+    per_size_bit = np.array([3e-13, 0.0, 1e-13, 2e-13, 5e-14])
+    fitted = [
+        _sized(f"pb_bmp-{size}-w{wb}", size, wb, rng, base, per_bit, per_size_bit)
+        for wb in (2, 4, 8)
+        for size in ((2, 4, 8, 16) if wb != 4 else (4,))
+    ]
+    big = _sized("pb_bmp-128-w4", 128, 4, rng, base, per_bit, per_size_bit)
+    table = build_table([*fitted, big], {}, validation=["pb_bmp-128-w4"])
+    row = table[table.weight_bits == 4].iloc[0]
+    assert row["validation_max_error_logic"] < 1e-6 and row["fit_widths"] == "2;4;8"
+    assert [row[c] for c in COUNT_COEFFICIENTS] == pytest.approx(list(base + 4 * per_bit), rel=1e-4)
+    assert [row[c] for c in SIZE_COEFFICIENTS] == pytest.approx(list(per_size_bit), rel=1e-4, abs=1e-18)
+    for size_term, width_term in ((False, True), (True, False)):
+        plain = build_table(
+            [*fitted, big], {}, validation=["pb_bmp-128-w4"], size_term=size_term, width_term=width_term
+        )
+        assert plain[plain.weight_bits == 4].validation_max_error_logic.iloc[0] > 0.05
+    assert (plain[list(SIZE_COEFFICIENTS)].to_numpy() > 0).any() and set(plain.fit_widths) == {"2", "4", "8"}
 
 
 def test_logic_error_is_reported_apart_from_the_total():
@@ -572,10 +616,11 @@ def test_row_stream_cost_is_the_golden_models_for_a_mask_of_the_step_s_errors(cf
     sample = event_sample(enc, "backward_row", np.random.default_rng(9), mask_size=6.0)
     assert sample["features"].shape[0] == 4  # SAMPLES["backward_row"]
     assert (sample["features"][:, 0] <= 40 * 6).all()  # synapses: at most the mask's columns in every row
-    means = sample["features"].mean(axis=0)
+    means = dict(zip(sample["names"], sample["features"].mean(axis=0), strict=True))
     row = table[(table.operation == "backward_row")].iloc[0]
-    x = [1.0, *means[:4]]
-    by_hand = 10.0 * (np.dot([row[c] for c in COEFFICIENTS], x) + np.dot([10e-12, 12e-12], means[4:6]))
+    x = [1.0, *(means[f] for f in FEATURES[1:])]
+    sram = [means[f] for f in SRAM_FEATURES]
+    by_hand = 10.0 * (np.dot([row[c] for c in COEFFICIENTS], x) + np.dot([10e-12, 12e-12], sram))
     assert e["backward_row_j"] == pytest.approx(by_hand, rel=1e-12)
     # No row-stream count: that mode is not priced (NaN) and the column walk is used.
     col = layer_energy(table, "fc", "pb_bmp", 2, enc, {"backward": 10.0}, 50, np.random.default_rng(9))

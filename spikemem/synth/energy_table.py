@@ -2,24 +2,28 @@
 into a fitted logic model and exact SRAM terms,
 
     E_dynamic = E_logic + E_sram
-    E_logic   = e_event * events + e_synapse * synapses + e_logic_read_word * word_reads
-              + e_logic_write_word * word_writes + e_lookup * lookups
+    E_logic   = sum over the counts c of (e_c + e_c_per_size_bit * size_bits) * c
               + e_bank_read * bank_extra_reads + e_bank_write * bank_extra_writes
     E_sram    = e_sram_read_word * sram_reads + e_sram_write_word * sram_writes
 
+with the counts c = events, synapses, word reads, word writes and lookups, and ``size_bits`` the
+log2 of the layer's synapse positions (the width of the addresses and counters a count drives).
+
 E_logic (the standard cells' internal and switching energy) is fitted by non-negative least squares
-over the activity windows of the characterized designs. The first five coefficients belong to each
-group (layer type, encoding, width, operation); the bank term is one for all groups
-(``characterization.bank_term``): each SRAM access times the macros beyond the first that its
-memory's bus reaches (the address and data fan-out, the bank clock gates behind the memory's clock
-gate, the read multiplexer), the same memory subsystem in every encoding. It is fitted jointly with
-the groups' coefficients (block coordinate descent, each block non-negative least squares) on every
-fitted design, the macro sweep's (1 to 151 macros) among them. E_sram is not fitted: the access counts are
-exact (the golden model's word reads and writes of the memories held in SRAM macros, equal to the
-hardware's by verification) and the energy per access is the macro Liberty's (``sram_access_energy``),
-so a scale factor on it can be applied downstream without refitting. Both models are validated
-against direct gate-level runs of a design size they were not fitted on (total and logic-only
-errors), with memory bits, macros, leakage, clock, latency and provenance.
+over the activity windows of the characterized designs. The count and size coefficients belong to
+each (layer type, encoding, operation); with the width term (``characterization.width_term``) they
+are linear in the weight width, fitted on every width at once and published evaluated at each row's
+width. The bank term is one for all groups (``characterization.bank_term``): each SRAM access times
+the macros beyond the first that its memory's bus reaches (the address and data fan-out, the bank
+clock gates behind the memory's clock gate, the read multiplexer), the same memory subsystem in
+every encoding. It is fitted jointly with the groups' coefficients (block coordinate descent, each
+block non-negative least squares) on every fitted design, the macro sweep's (1 to 151 macros) among
+them. E_sram is not fitted: the access counts are exact (the golden model's word reads and writes of
+the memories held in SRAM macros, equal to the hardware's by verification) and the energy per access
+is the macro Liberty's (``sram_access_energy``), so a scale factor on it can be applied downstream
+without refitting. Both models are validated against direct gate-level runs of design sizes they
+were not fitted on (total and logic-only errors), with memory bits, macros, leakage, clock, latency
+and provenance.
 """
 
 from __future__ import annotations
@@ -34,19 +38,27 @@ import pandas as pd
 from scipy.optimize import nnls
 
 from ..encodings import OPERATIONS
+from .windows import WINDOW_COUNTS, logic_energy, sram_energy
 
 # lookups: the fields (weights, entries, pointers, bitmap words) the controller steps through, read
 # from memory or from its one-word buffer; they carry the per-position cost that word reads miss.
-FEATURES = ("events", "synapses", "word_reads", "word_writes", "lookups")
+COUNTS = WINDOW_COUNTS
+# Each count again, times the layer's size bits: a count's cost grows with the width of the
+# addresses, counters and comparators it drives, which grow with log2 of the synapse positions.
+SIZE_FEATURES = tuple(f"{c}_x_size_bits" for c in COUNTS)
+FEATURES = (*COUNTS, *SIZE_FEATURES)
 # The fitted logic model (standard cells only); word reads and writes carry the controller's cost
 # of handling a word (address, data path), not the macro's.
-COEFFICIENTS = ("e_event_j", "e_synapse_j", "e_logic_read_word_j", "e_logic_write_word_j", "e_lookup_j")
+COUNT_COEFFICIENTS = ("e_event_j", "e_synapse_j", "e_logic_read_word_j", "e_logic_write_word_j", "e_lookup_j")
+SIZE_COEFFICIENTS = tuple(c.removesuffix("_j") + "_per_size_bit_j" for c in COUNT_COEFFICIENTS)
+COEFFICIENTS = (*COUNT_COEFFICIENTS, *SIZE_COEFFICIENTS)
 # The exact SRAM terms: energy per access of the macro, from its Liberty, per counted access.
 # The bank term, one for all groups: SRAM reads and writes x (macros of the memory - 1).
 BANK_FEATURES = ("bank_extra_reads", "bank_extra_writes")
 BANK_COEFFICIENTS = ("e_bank_read_j", "e_bank_write_j")
 SRAM_FEATURES = ("sram_reads", "sram_writes")
 SRAM_COEFFICIENTS = ("e_sram_read_word_j", "e_sram_write_word_j")
+# The latency model: cycles per count (sizes change cycles through the counts themselves).
 CYCLE_COEFFICIENTS = (
     "cycles_per_event",
     "cycles_per_synapse",
@@ -86,6 +98,14 @@ SCHEMA = {
             "description": "logic: the controller's energy per memory word written, SRAM macro excluded (J)",
         },
         "e_lookup_j": {"type": "number", "minimum": 0, "description": "logic: energy per field stepped through (J)"},
+        **{
+            name: {
+                "type": "number",
+                "minimum": 0,
+                "description": f"logic: added to {base} per bit of the layer's size bits, log2(synapse positions) (J)",
+            }
+            for name, base in zip(SIZE_COEFFICIENTS, COUNT_COEFFICIENTS, strict=True)
+        },
         "e_bank_read_j": {
             "type": "number",
             "minimum": 0,
@@ -126,6 +146,11 @@ SCHEMA = {
         "fit_windows": {"type": "integer"},
         "fit_r2": {"type": ["number", "null"], "description": "of the logic fit"},
         "fit_designs": {"type": "string", "description": "designs the published model was fitted on (all sizes)"},
+        "fit_widths": {
+            "type": "string",
+            "description": "the weight widths (;-separated) whose designs the row's coefficients were fitted on: "
+            "every characterized width of its layer type and encoding with the width term, else its own",
+        },
         "heldout_design": {
             "type": ["string", "null"],
             "description": "the largest size, left out of the validation fit",
@@ -183,14 +208,29 @@ def design_size(design: Mapping) -> int:
     return g.n_pre * g.n_post
 
 
-def logic_energy(window: Mapping) -> float:
-    """The standard cells' dynamic energy of a window (internal + switching): what the fit models."""
-    return window["internal_j"] + window["switching_j"]
+def size_bits(positions: float) -> float:
+    """The size term's variable: log2 of a layer's synapse positions (pre x post neurons)."""
+    return float(np.log2(max(positions, 1)))
 
 
-def sram_energy(window: Mapping) -> float:
-    """The SRAM macros' access energy of a window (counted reads and writes x Liberty energy)."""
-    return window["sram_read_j"] + window["sram_write_j"]
+def with_size_features(counts: Mapping, positions: float) -> dict:
+    """``counts`` (a window's, or a priced event's) with the size features added: each count times
+    the size bits of a layer of ``positions`` synapse positions."""
+    bits = size_bits(positions)
+    return {**counts, **{s: counts[c] * bits for c, s in zip(COUNTS, SIZE_FEATURES, strict=True)}}
+
+
+def model_windows(characterization: Mapping, operation: str | None = None) -> list[dict]:
+    """A characterization's activity windows (of one ``operation``, or all) as the model reads
+    them: with the size features and the design's weight width."""
+    d = characterization["design"]
+    positions = design_size(d)
+    return [
+        {**with_size_features(w, positions), "weight_bits": d["weight_bits"]}
+        for r in characterization["runs"]
+        if operation is None or r["operation"] == operation
+        for w in r["windows"]
+    ]
 
 
 def bank_features(window: Mapping) -> dict[str, float]:
@@ -215,22 +255,46 @@ def _r2(y: np.ndarray, pred: np.ndarray) -> float | None:
     return 1 - float(np.sum((y - pred) ** 2)) / ss_tot if ss_tot > 0 else None
 
 
-def _fit(windows: list[dict], target=logic_energy) -> tuple[np.ndarray, float | None]:
-    x = np.array([[w[f] for f in FEATURES] for w in windows], dtype=float)
+def _fit(windows: list[dict], target=logic_energy, features: Sequence[str] = COUNTS) -> tuple[np.ndarray, float | None]:
+    x = np.array([[w[f] for f in features] for w in windows], dtype=float)
     y = np.array([target(w) for w in windows], dtype=float)
     coef = _nnls(x, y)
     return coef, _r2(y, x @ coef)
 
 
+def _design_matrix(windows: list[dict], size_term: bool, width_term: bool) -> np.ndarray:
+    """The columns a group's coefficients multiply: the counts (and size features), and with the
+    width term the same again times each window's weight width."""
+    names = FEATURES if size_term else COUNTS
+    x = np.array([[w[f] for f in names] for w in windows], dtype=float).reshape(len(windows), len(names))
+    if width_term:
+        x = np.hstack([x, x * np.array([[w["weight_bits"]] for w in windows], dtype=float).reshape(-1, 1)])
+    return x
+
+
+def at_width(coef: np.ndarray, weight_bits: int, size_term: bool = True, width_term: bool = True) -> np.ndarray:
+    """A group's fitted coefficients (:func:`joint_fit`) as a row of the table publishes them
+    (COEFFICIENTS): evaluated at ``weight_bits`` with the width term, zero size coefficients
+    without the size term."""
+    n = len(FEATURES if size_term else COUNTS)
+    c = coef[:n] + weight_bits * coef[n:] if width_term else coef
+    return c if size_term else np.concatenate([c, np.zeros(len(SIZE_FEATURES))])
+
+
 def joint_fit(
-    groups: Mapping[tuple, list[dict]], bank_term: bool = True, iterations: int = 200
-) -> tuple[dict[tuple, np.ndarray], np.ndarray, dict[tuple, float | None]]:
-    """The logic model of every group (key -> its windows) with the shared bank term: per group its
-    FEATURES coefficients, the bank coefficients (BANK_COEFFICIENTS, zero without ``bank_term``)
-    and each group's R^2. Block coordinate descent on the joint least-squares problem: each group's
-    coefficients given the bank term, then the bank term given every group's, until it settles."""
+    groups: Mapping[tuple, list[dict]],
+    bank_term: bool = True,
+    iterations: int = 200,
+    size_term: bool = True,
+    width_term: bool = False,
+) -> tuple[dict[tuple, np.ndarray], np.ndarray]:
+    """The logic model of every group (key -> its windows, as :func:`model_windows` gives them)
+    with the shared bank term: per group its coefficients (read them with :func:`at_width`) and the
+    bank coefficients (BANK_COEFFICIENTS, zero without ``bank_term``). Block coordinate descent on
+    the joint least-squares problem: each group's coefficients given the bank term, then the bank
+    term given every group's, until it settles."""
     keys = [k for k, ws in groups.items() if ws]
-    x = {k: np.array([[w[f] for f in FEATURES] for w in groups[k]], dtype=float) for k in keys}
+    x = {k: _design_matrix(groups[k], size_term, width_term) for k in keys}
     b = {k: np.array([[bank_features(w)[f] for f in BANK_FEATURES] for w in groups[k]], dtype=float) for k in keys}
     y = {k: np.array([logic_energy(w) for w in groups[k]], dtype=float) for k in keys}
     bank = np.zeros(len(BANK_FEATURES))
@@ -244,8 +308,7 @@ def joint_fit(
             bank = new
             if settled:
                 break
-    r2 = {k: _r2(y[k], x[k] @ coefs[k] + b[k] @ bank) for k in keys}
-    return coefs, bank, r2
+    return coefs, bank
 
 
 def _cycles(window: Mapping) -> float:
@@ -274,12 +337,13 @@ def window_totals(windows: list[dict]) -> dict[str, float]:
 
 
 def _run_errors(
-    coef: np.ndarray, sram: tuple[float, float], run: dict, bank: Sequence[float] = (0.0, 0.0)
+    coef: np.ndarray, sram: tuple[float, float], windows: list[dict], bank: Sequence[float] = (0.0, 0.0)
 ) -> tuple[float, float]:
-    """Relative errors of the prediction of one direct run: (total dynamic, logic only)."""
-    pred = predict(coef, sram, window_totals(run["windows"]), bank)
-    measured_logic = sum(logic_energy(w) for w in run["windows"])
-    measured_total = sum(logic_energy(w) + sram_energy(w) for w in run["windows"])
+    """Relative errors of the prediction of one direct run (its :func:`model_windows`): (total
+    dynamic, logic only)."""
+    pred = predict(coef, sram, window_totals(windows), bank)
+    measured_logic = sum(logic_energy(w) for w in windows)
+    measured_total = sum(logic_energy(w) + sram_energy(w) for w in windows)
 
     def rel(p: float, m: float) -> float:
         return abs(p - m) / m if m else 0.0
@@ -288,22 +352,13 @@ def _run_errors(
 
 
 def _op_windows(chars: list[dict], op: str) -> list[dict]:
-    return [w for c in chars for r in c["runs"] if r["operation"] == op for w in r["windows"]]
+    return [w for c in chars for w in model_windows(c, op)]
 
 
-def op_means(runs: list[dict], op: str, per: str = "events") -> dict[str, float] | None:
-    """Logic energy, SRAM energy (J), word reads and cycles of one operation's activity windows,
-    per event (``per="events"``) or per cycle (``per="cycles"``); None where it has none."""
-    windows = [w for r in runs if r["operation"] == op for w in r["windows"]]
-    n = sum(w[per] for w in windows)
-    if not n:
-        return None
-    return {
-        "logic_j": sum(map(logic_energy, windows)) / n,
-        "sram_j": sum(map(sram_energy, windows)) / n,
-        "word_reads": sum(w["word_reads"] for w in windows) / n,
-        "cycles": sum(w["cycles"] for w in windows) / n,
-    }
+def _runs_of(c: Mapping, op: str) -> list[list[dict]]:
+    """Each run of ``op`` of a characterization as its model windows."""
+    one = {**c, "runs": []}
+    return [model_windows({**one, "runs": [r]}) for r in c["runs"] if r["operation"] == op]
 
 
 def sram_per_access(chars: list[dict], windows: list[dict]) -> tuple[tuple[float, float], str, str]:
@@ -363,6 +418,8 @@ def build_table(
     excluded: Iterable[str] = (),
     bank_term: bool = True,
     anchors: Iterable[dict] = (),
+    size_term: bool = True,
+    width_term: bool = True,
 ) -> pd.DataFrame:
     """One row per (layer, encoding, weight bits, operation): the logic fit, the exact SRAM
     per-access energies, their held-out validation, and the hardware's leakage and latency.
@@ -371,9 +428,12 @@ def build_table(
     checked against their direct gate-level runs (``validation_*`` columns; per design in
     :func:`validation_errors`). Designs named in ``excluded`` take no part in the table. The logic
     model of all groups is fitted jointly (:func:`joint_fit`), with the shared bank term unless
-    ``bank_term`` is False; the held-out check refits it without every group's largest size.
-    ``anchors`` (the macro sweep's characterizations) join the joint fit as groups of their own,
-    whose coefficients are not published: they span the macros the bank term is about."""
+    ``bank_term`` is False, the size features unless ``size_term`` is False, and coefficients linear
+    in the weight width, fitted on all widths of a layer type, encoding and operation at once, unless
+    ``width_term`` is False (then each width alone). The held-out check refits all of it without
+    each width's largest size. ``anchors`` (the macro sweep's characterizations) join the joint fit
+    as groups of their own, whose coefficients are not published: they span the macros the bank term
+    is about."""
     validation, excluded = set(validation), set(excluded)
     groups: dict[tuple, list[dict]] = defaultdict(list)
     checks: dict[tuple, list[dict]] = defaultdict(list)
@@ -382,18 +442,24 @@ def build_table(
             (checks if c["design"]["name"] in validation else groups)[_group_key(c)].append(c)
     for key in groups:
         groups[key].sort(key=lambda c: (design_size(c["design"]), c["design"]["name"]))
+
+    def fit_key(layer: str, enc: str, wb: int, op: str) -> tuple:
+        return (layer, enc, op) if width_term else (layer, enc, wb, op)
+
+    def pooled(by_group: Mapping[tuple, list[dict]], prefix: tuple = ()) -> dict[tuple, list[dict]]:
+        out: dict[tuple, list[dict]] = defaultdict(list)
+        for (layer, enc, wb), cs in by_group.items():
+            for op in OPERATIONS:
+                out[(*prefix, *fit_key(layer, enc, wb, op))] += _op_windows(cs, op)
+        return out
+
     # The published model is fitted on every size: within one size some features are collinear (a
     # crossbar row is always the same number of words), across sizes they are not. The held-out
-    # check: the model fitted without each group's largest size predicts its direct runs.
-    anchored = {}
-    if bank_term:
-        anchored = {
-            ("anchor", *k, op): _op_windows(cs, op) for k, cs in _by_group(anchors).items() for op in OPERATIONS
-        }
-    fit_all = {(*k, op): _op_windows(cs, op) for k, cs in groups.items() for op in OPERATIONS}
-    fit_held = {(*k, op): _op_windows(cs[:-1], op) for k, cs in groups.items() if len(cs) > 1 for op in OPERATIONS}
-    published = joint_fit(fit_all | anchored, bank_term)
-    held = joint_fit(fit_held | anchored, bank_term)
+    # check: the model fitted without each width's largest size predicts its direct runs.
+    anchored = pooled(_by_group(anchors), ("anchor",)) if bank_term else {}
+    options = {"size_term": size_term, "width_term": width_term}
+    published = joint_fit(pooled(groups) | anchored, bank_term, **options)
+    held = joint_fit(pooled({k: cs[:-1] for k, cs in groups.items() if len(cs) > 1}) | anchored, bank_term, **options)
     rows = []
     for (layer, enc, wb), chars in sorted(groups.items()):
         group_checks = sorted(checks.get((layer, enc, wb), []), key=lambda c: design_size(c["design"]))
@@ -403,17 +469,21 @@ def build_table(
             windows = _op_windows(chars, op)
             if not windows:
                 continue
+            key = fit_key(layer, enc, wb, op)
             sram, macros, how = sram_per_access(chars, windows)
             err = err_logic = None
-            if heldout and (layer, enc, wb, op) in held[0]:
-                coef = held[0][(layer, enc, wb, op)]
-                errs = [_run_errors(coef, sram, r, held[1]) for r in heldout["runs"] if r["operation"] == op]
+            if heldout and key in held[0]:
+                coef = at_width(held[0][key], wb, **options)
+                errs = [_run_errors(coef, sram, ws, held[1]) for ws in _runs_of(heldout, op)]
                 if errs:
                     err, err_logic = max(e[0] for e in errs), max(e[1] for e in errs)
-            coef, bank, r2 = published[0][(layer, enc, wb, op)], published[1], published[2][(layer, enc, wb, op)]
+            coef, bank = at_width(published[0][key], wb, **options), published[1]
+            x = np.array([[w[f] for f in FEATURES] for w in windows], dtype=float)
+            b = np.array([[bank_features(w)[f] for f in BANK_FEATURES] for w in windows], dtype=float)
+            r2 = _r2(np.array([logic_energy(w) for w in windows]), x @ coef + b @ bank)
             cycle_coef, _ = _fit(windows, _cycles)
             val_err = val_err_logic = None
-            errs = [_run_errors(coef, sram, r, bank) for c in group_checks for r in c["runs"] if r["operation"] == op]
+            errs = [_run_errors(coef, sram, ws, bank) for c in group_checks for ws in _runs_of(c, op)]
             if errs:
                 val_err, val_err_logic = max(e[0] for e in errs), max(e[1] for e in errs)
             big_runs = [r for r in largest["runs"] if r["operation"] == op]
@@ -437,6 +507,9 @@ def build_table(
                     "fit_windows": len(windows),
                     "fit_r2": r2,
                     "fit_designs": ";".join(c["design"]["name"] for c in chars),
+                    "fit_widths": ";".join(
+                        str(w) for w in sorted({k[2] for k in groups if k[:2] == (layer, enc)} if width_term else {wb})
+                    ),
                     "heldout_design": heldout["design"]["name"] if heldout else None,
                     "heldout_max_error": err,
                     "heldout_max_error_logic": err_logic,
@@ -464,16 +537,18 @@ def build_table(
 
 
 def row_coefficients(row: Mapping) -> tuple[np.ndarray, tuple[float, float], tuple[float, float]]:
-    """A table row's logic coefficients (COEFFICIENTS), bank term (0 in tables without one) and SRAM
-    energies per access."""
-    coef = np.array([row[k] for k in COEFFICIENTS], dtype=float)
+    """A table row's logic coefficients (COEFFICIENTS; size coefficients 0 in tables without them),
+    bank term (0 in tables without one) and SRAM energies per access."""
+    coef = np.array(
+        [row[k] if k in COUNT_COEFFICIENTS or pd.notna(row.get(k)) else 0.0 for k in COEFFICIENTS], dtype=float
+    )
     bank = tuple(float(row[k]) if pd.notna(row.get(k)) else 0.0 for k in BANK_COEFFICIENTS)
     return coef, bank, (float(row["e_sram_read_word_j"]), float(row["e_sram_write_word_j"]))
 
 
 def per_event_energies(row: Mapping, windows: list[dict]) -> dict[str, dict[str, float]]:
-    """Per event over ``windows``: the ``measured`` energy (logic, SRAM, total ``j``, and cycles) and
-    the ``model``'s (``row`` of the table) on the same events' features."""
+    """Per event over ``windows`` (:func:`model_windows`): the ``measured`` energy (logic, SRAM, total
+    ``j``, and cycles) and the ``model``'s (``row`` of the table) on the same events' features."""
     n = sum(w["events"] for w in windows)
     logic, mem = sum(map(logic_energy, windows)) / n, sum(map(sram_energy, windows)) / n
     coef, bank, sram = row_coefficients(row)
@@ -501,15 +576,15 @@ def validation_errors(table: pd.DataFrame, characterizations: list[dict], valida
         if d["name"] not in validation:
             continue
         for op in OPERATIONS:
-            runs = [r for r in c["runs"] if r["operation"] == op]
+            runs = _runs_of(c, op)
             match = table[(table[keys[:-1]] == [d["layer"], d["encoding"], d["weight_bits"]]).all(axis=1)]
             match = match[match.operation == op]
             if not runs or match.empty:
                 continue
             row = match.iloc[0]
             coef, bank, sram = row_coefficients(row)
-            errs = [_run_errors(coef, sram, r, bank) for r in runs]
-            windows = [w for r in runs for w in r["windows"]]
+            errs = [_run_errors(coef, sram, ws, bank) for ws in runs]
+            windows = [w for ws in runs for w in ws]
             e = per_event_energies(row, windows)
             rows.append(
                 {
@@ -548,6 +623,7 @@ def write_table(
     from ..atomic_files import atomic_write_json, atomic_write_text
     from ..provenance import provenance
 
+    ch = cfg["characterization"]
     if validation is not None:
         atomic_write_text(validation_csv(out_csv), validation.to_csv(index=False, float_format="%.6g"))
     atomic_write_text(out_csv, table.to_csv(index=False, float_format="%.6g"))
@@ -555,15 +631,16 @@ def write_table(
     prov = {
         "designs": {c["design"]["name"]: c["provenance"] for c in characterizations},
         "flow_levels": sorted({c["flow_level"] for c in characterizations}),
-        "cost_model": "E_dynamic = E_logic + E_sram; E_logic = e_event*events + e_synapse*synapses + "
-        "e_logic_read_word*word_reads + e_logic_write_word*word_writes + e_lookup*lookups (per group) + "
-        "e_bank_read*bank_extra_reads + e_bank_write*bank_extra_writes (one for all groups: SRAM accesses x the "
-        "macros beyond the first their memory's bus reaches; characterization.bank_term = "
-        f"{cfg['characterization']['bank_term']}, anchored by the macro sweep), fitted jointly by block coordinate "
-        "descent, NNLS per block, over the activity windows of the standard cells' internal + switching energy; "
-        "E_sram = e_sram_read_word*sram_reads + "
-        "e_sram_write_word*sram_writes, exact: counted accesses x the macro Liberty's energy per access, not fitted; "
-        "leakage separate",
+        "cost_model": "E_dynamic = E_logic + E_sram; E_logic = sum over c in (events, synapses, word_reads, "
+        "word_writes, lookups) of (e_c + e_c_per_size_bit * size_bits) * c, size_bits = log2(synapse positions) "
+        f"(characterization.size_term = {ch['size_term']}), per (layer type, encoding, operation) with coefficients "
+        f"linear in the weight width fitted on all widths at once (characterization.width_term = {ch['width_term']}) "
+        "and published at each row's width, + e_bank_read*bank_extra_reads + e_bank_write*bank_extra_writes (one "
+        "for all groups: SRAM accesses x the macros beyond the first their memory's bus reaches; "
+        f"characterization.bank_term = {ch['bank_term']}, anchored by the macro sweep), fitted jointly by block "
+        "coordinate descent, NNLS per block, over the activity windows of the standard cells' internal + switching "
+        "energy; E_sram = e_sram_read_word*sram_reads + e_sram_write_word*sram_writes, exact: counted accesses x "
+        "the macro Liberty's energy per access, not fitted; leakage separate",
         "sram_access_energy": {c["design"]["name"]: c.get("sram_access_energy", {}) for c in characterizations},
         "validation": "largest fitted size of each group held out: heldout_max_error (total dynamic) and "
         "heldout_max_error_logic (logic only); the published model (fitted on every fitted size) checked against "
@@ -595,9 +672,18 @@ def energy_table_stage(cfg: Mapping, inputs: list[str | Path], out_csv: Path) ->
     held = {*fitted_designs(cfg), *validation_designs(cfg)}
     sweep_only = [d.name for d in macro_sweep_designs(cfg) if d not in held]
     checks = [d.name for d in (*validation_designs(cfg), *network_layer_designs(cfg))]
-    bank_term = cfg["characterization"]["bank_term"]
+    ch = cfg["characterization"]
     anchors = [c for c in chars if c["design"]["name"] in sweep_only]
-    table = build_table(chars, golden, checks, sweep_only, bank_term, anchors)
+    table = build_table(
+        chars,
+        golden,
+        checks,
+        sweep_only,
+        ch["bank_term"],
+        anchors,
+        size_term=ch["size_term"],
+        width_term=ch["width_term"],
+    )
     write_table(table, out_csv, chars, cfg, validation_errors(table, chars, checks))
     return table
 

@@ -52,6 +52,7 @@ VARIANTS_CONFIG = CONFIG_FILES["variants"]  # the design variants' slice (hardwa
 variant_config = slice_by_variant(RESOLVED, VARIANTS_CONFIG)
 SNN_CONFIG = CONFIG_FILES["snn"]
 WORKLOADS_CONFIG = CONFIG_FILES["workloads"]
+ENERGY_MODEL_CONFIG = CONFIG_FILES["energy_model"]  # the energy table's: hardware + the model's options
 ALL_CONFIG = CONFIG_FILES["all"]
 DESIGNS = design_names(CFG)
 GATING_REFERENCES = CFG["clock_gating"]["reference_designs"]

@@ -58,7 +58,7 @@ rule trained_workload:
 
 rule energy_table:
     input:
-        config=RESOLVED,
+        config=ENERGY_MODEL_CONFIG,
         chars=expand("results/synth/{design}/characterization.json", design=DESIGNS),
         code=rule_code("energy_table"),
     output:

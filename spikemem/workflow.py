@@ -14,6 +14,9 @@ from .config import designs
 # Which configuration keys each stage reads: a rule depends on its slice's file, which is rewritten
 # only when that slice changes, so editing snn.epochs reruns no hardware stage and vice versa.
 HARDWARE_KEYS = ("pdk", "clock_mhz", "clock_gating", "seed", "memory", "encodings", "characterization", "verification")
+# The fitted energy model's options: read by the energy table alone, so that a change of the model
+# refits it without rerunning a verification or characterization (dotted: key.subkey).
+ENERGY_MODEL_KEYS = ("characterization.bank_term", "characterization.size_term", "characterization.width_term")
 CONFIG_SLICES = {
     "hardware": HARDWARE_KEYS,
     # Design variants (ungated references, memory variants) read the hardware slice and the variants.
@@ -21,13 +24,34 @@ CONFIG_SLICES = {
     "snn": ("snn",),
     # A trained layer's workload: the training (snn) and which layers are characterized.
     "workloads": ("snn", "characterization"),
+    # The energy table: the hardware slice with the model's options.
+    "energy_model": HARDWARE_KEYS,
     "all": None,
 }
+# Keys a slice leaves out of the keys above.
+SLICE_EXCLUDES = {name: ENERGY_MODEL_KEYS for name in ("hardware", "variants", "workloads")}
 
 
-def sync_resolved_config(cfg: Mapping, path: str, keys: tuple[str, ...] | None = None) -> str:
+def _project(cfg: Mapping, keys: tuple[str, ...] | None, excluded: tuple[str, ...] = ()) -> dict:
+    """The part of ``cfg`` a slice depends on: its top-level ``keys`` (all of it for None) without
+    the ``excluded`` dotted keys."""
+    out = json.loads(json.dumps({k: cfg.get(k) for k in keys} if keys else dict(cfg)))
+    for dotted in excluded:
+        *parents, leaf = dotted.split(".")
+        node = out
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(leaf, None)
+    return out
+
+
+def sync_resolved_config(
+    cfg: Mapping, path: str, keys: tuple[str, ...] | None = None, excluded: tuple[str, ...] = ()
+) -> str:
     """Write the validated configuration for the rules' CLIs (always the whole of it, so every CLI
-    validates a complete configuration), touching the file only when the keys of its slice change."""
+    validates a complete configuration), touching the file only when the keys of its slice change
+    (``keys`` at top level, less the ``excluded`` dotted keys)."""
     p = Path(path)
     text = json.dumps(cfg, indent=2, sort_keys=True) + "\n"
     if p.exists():
@@ -35,17 +59,18 @@ def sync_resolved_config(cfg: Mapping, path: str, keys: tuple[str, ...] | None =
             old = json.loads(p.read_text())
         except json.JSONDecodeError:
             old = None
-        if old is not None:
-            project = (lambda c: {k: c.get(k) for k in keys}) if keys else (lambda c: c)
-            if project(old) == project(json.loads(text)):
-                return path
+        if old is not None and _project(old, keys, excluded) == _project(json.loads(text), keys, excluded):
+            return path
     atomic_write_text(p, text)
     return path
 
 
 def sync_config_slices(cfg: Mapping, directory: str = "results/config") -> dict[str, str]:
     """One configuration file per slice (see :data:`CONFIG_SLICES`)."""
-    return {name: sync_resolved_config(cfg, f"{directory}/{name}.json", keys) for name, keys in CONFIG_SLICES.items()}
+    return {
+        name: sync_resolved_config(cfg, f"{directory}/{name}.json", keys, SLICE_EXCLUDES.get(name, ()))
+        for name, keys in CONFIG_SLICES.items()
+    }
 
 
 def design_names(cfg: Mapping) -> list[str]:

@@ -229,3 +229,26 @@ def test_trained_layers_are_checked_naming_the_key(root, override, key):
     raw["characterization"]["network_layers"].update(override)
     with pytest.raises(ConfigError, match=re.escape(key)):
         validate_config(raw)
+
+
+def test_an_energy_model_option_touches_only_the_slices_that_read_it(tmp_path):
+    """The fitted model's options (bank, size and width terms) are read by the energy table alone:
+    changing one rewrites its slice (and the whole configuration's), never the hardware slice that
+    every verification and characterization depends on."""
+    import os
+
+    from spikemem.workflow import CONFIG_SLICES, sync_config_slices
+
+    cfg = load_config("config/test_small.yaml")
+    files = sync_config_slices(cfg, str(tmp_path))
+    for path in files.values():
+        os.utime(path, ns=(1, 1))
+    changed = copy.deepcopy(cfg)
+    changed["characterization"]["size_term"] = not cfg["characterization"]["size_term"]
+    sync_config_slices(changed, str(tmp_path))
+    touched = {name for name, path in files.items() if os.stat(path).st_mtime_ns != 1}
+    assert touched == {"energy_model", "all"} and set(CONFIG_SLICES) > touched
+    # A hardware key still rewrites the hardware slice, and the energy model's.
+    changed["clock_mhz"] = cfg["clock_mhz"] + 1
+    sync_config_slices(changed, str(tmp_path))
+    assert os.stat(files["hardware"]).st_mtime_ns != 1 and os.stat(files["energy_model"]).st_mtime_ns != 1

@@ -286,7 +286,7 @@ def joint_fit(
     bank_term: bool = True,
     iterations: int = 200,
     size_term: bool = True,
-    width_term: bool = False,
+    width_term: bool = True,
 ) -> tuple[dict[tuple, np.ndarray], np.ndarray]:
     """The logic model of every group (key -> its windows, as :func:`model_windows` gives them)
     with the shared bank term: per group its coefficients (read them with :func:`at_width`) and the
@@ -357,8 +357,7 @@ def _op_windows(chars: list[dict], op: str) -> list[dict]:
 
 def _runs_of(c: Mapping, op: str) -> list[list[dict]]:
     """Each run of ``op`` of a characterization as its model windows."""
-    one = {**c, "runs": []}
-    return [model_windows({**one, "runs": [r]}) for r in c["runs"] if r["operation"] == op]
+    return [model_windows({**c, "runs": [r]}) for r in c["runs"] if r["operation"] == op]
 
 
 def sram_per_access(chars: list[dict], windows: list[dict]) -> tuple[tuple[float, float], str, str]:

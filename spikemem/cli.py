@@ -609,7 +609,11 @@ def build_parser() -> argparse.ArgumentParser:
     _path(rv, "--rtl-dir", variant_path("rtl", "<design>"), "the rendered RTL")
     _path(rv, "--work-dir", variant_path("verify", "work/<design>"), "the simulators' working directory")
     _path(rv, "--out", variant_path("verify", "<design>.json"), "the verification report")
-    rv.add_argument("--simulators", help="comma-separated subset of icarus,verilator (default: the configuration's)")
+    rv.add_argument(
+        "--simulators",
+        help="comma-separated subset of icarus,verilator,auto (auto: the cheaper for the design; "
+        "default: the configuration's)",
+    )
     _path(rv, "--workload", layout.trained_workload("<design>"), "a trained layer's weights and events")
     rv.add_argument("--variant", help=VARIANT_HELP)
     for q in (rr, rv):

@@ -163,6 +163,8 @@ def requirements(cfg: Mapping) -> list[Requirement]:
     """The tools a run of configuration ``cfg`` needs. OpenROAD is never required (without it the
     flow stops at synthesis), nor is a Yosys binary (the pyosys front-end stands in for it)."""
     simulators = set(cfg["verification"]["simulators"]) | {cfg["characterization"]["simulator"]}
+    if "auto" in simulators:  # either may be chosen, design by design
+        simulators |= {"icarus", "verilator"}
     verilator_use = "lint and Verilator simulation" if "verilator" in simulators else "lint of every design"
     needed = [
         Requirement("pyosys", "netlist preparation and the gate-level cell models", PYOSYS_INSTALL),

@@ -283,6 +283,10 @@ def test_only_the_configured_simulators_are_required(monkeypatch):
     cfg["verification"]["simulators"] = ["icarus"]
     missing = {r.tool: r.install for r in missing_requirements(_tools(iverilog=False), cfg)}
     assert missing == {"iverilog": "apt-get install iverilog", "vvp": "apt-get install iverilog"}
+    # auto may choose either simulator, design by design: both are required.
+    cfg["verification"]["simulators"] = ["auto"]
+    missing = {r.tool: r.install for r in missing_requirements(_tools(iverilog=False), cfg)}
+    assert missing == {"iverilog": "apt-get install iverilog", "vvp": "apt-get install iverilog"}
 
 
 def test_without_pyosys_the_doctor_says_pip_install_pyosys():

@@ -113,3 +113,24 @@ def test_macro_banks_and_lanes(cfg, tmp_path, macro, size, bits, isolated):
         assert ("bank_access}}" in text) == isolated  # the banks' pins gated by their select
         report = verify_stage(small, design, tmp_path / design.name, tmp_path / f"{design.name}-w", tmp_path / "v.json")
         assert report["passed"], report["simulators"]["icarus"]["densities"][0]["first_mismatches"]
+
+
+def test_auto_verifies_each_design_in_the_simulator_its_work_calls_for(cfg, tmp_path):
+    """``auto`` runs Icarus where the verification's work (lookups, accesses and events) is below
+    the threshold and Verilator from it on, and the report says which and why."""
+    from spikemem.rtl.stage import choose_simulator, verification_work
+    from spikemem.rtl.verify import make_stimulus
+
+    design = min(designs(cfg), key=lambda d: (d.encoding != "crossbar", d.weight_bits))
+    stimuli = [make_stimulus(cfg, design, 0.5, 20)]
+    work = verification_work(stimuli)
+    assert work == 2 * sum(sum(c.values()) + 1 for c in stimuli[0].expected_counts) > 0
+    assert choose_simulator(stimuli, work)["chosen"] == "verilator"
+    assert choose_simulator(stimuli, work + 1)["chosen"] == "icarus"
+    render_stage(cfg, design, tmp_path / "rtl")
+    small = {**cfg, "verification": {**cfg["verification"], "auto_verilator_min_work": 0}}
+    report = verify_stage(
+        small, design, tmp_path / "rtl", tmp_path / "work", tmp_path / "v.json", ("auto", "icarus"), (0.5,), 20
+    )
+    assert set(report["simulators"]) == {"verilator", "icarus"} and report["passed"]
+    assert report["simulator_choice"]["chosen"] == "verilator" and report["simulator_choice"]["work"] > 0

@@ -13,7 +13,7 @@ from ..config import Design
 from ..provenance import provenance
 from .render import design_context, load_manifest
 from .simulator import build_simulator, simulate
-from .verify import compare, lint, make_stimulus
+from .verify import Stimulus, compare, lint, make_stimulus
 
 
 def verify_stage(
@@ -46,6 +46,10 @@ def verify_stage(
         densities = densities or tuple(ver["densities"])
     stimuli = [make_stimulus(cfg, design, d, n, workload=workload) for d in densities]
     report: dict = {"design": design.as_dict(), "lint": "verilator --lint-only -Wall: clean", "simulators": {}}
+    if "auto" in simulators:
+        choice = choose_simulator(stimuli, ver["auto_verilator_min_work"])
+        report["simulator_choice"] = choice
+        simulators = tuple(dict.fromkeys(choice["chosen"] if s == "auto" else s for s in simulators))
     for sim in simulators:
         t0 = time.perf_counter()
         run_cmd = build_simulator(sim, files, work / sim)
@@ -75,6 +79,24 @@ def verify_stage(
     report["provenance"] = provenance(cfg, stage="rtl_verify", simulators=list(simulators))
     atomic_write_json(out_json, report)
     return report
+
+
+def verification_work(stimuli: list[Stimulus]) -> int:
+    """What a verification asks of a simulator, from the golden model: every event's lookups and
+    memory accesses, plus one per event, over the stimuli, each played twice (with and without
+    backpressure). Icarus's time grows with it; Verilator's is mostly its build."""
+    return 2 * sum(sum(c.values()) + 1 for stim in stimuli for c in stim.expected_counts)
+
+
+def choose_simulator(stimuli: list[Stimulus], verilator_min_work: int) -> dict:
+    """The simulator ``auto`` stands for on this verification: Verilator from ``verilator_min_work``
+    (:func:`verification_work`) on, Icarus below; with the work and the rule, for the report."""
+    work = verification_work(stimuli)
+    return {
+        "chosen": "verilator" if work >= verilator_min_work else "icarus",
+        "work": work,
+        "rule": f"verilator where the work is at least {verilator_min_work}, else icarus",
+    }
 
 
 def verification_table(reports: list[str | Path]):

@@ -25,6 +25,7 @@ from spikemem.config import design_by_name, designs, load_config, validation_des
 from spikemem.synth.energy_table import (
     build_table,
     capacity_bits,
+    design_size,
     load_characterizations,
     model_windows,
     predict,
@@ -47,17 +48,19 @@ def truncated(chars: list[dict], windows: int) -> list[dict]:
 
 
 def per_event_logic(table: pd.DataFrame, chars: list[dict]) -> pd.Series:
-    """Each row's fitted logic energy for the mean event of its largest design (all windows)."""
-    largest: dict[tuple, dict] = {}
+    """Each row's fitted logic energy for the mean event of the largest design of its group that
+    ran its operation (all windows; a macro sweep design runs only some operations)."""
+    largest: dict[tuple, tuple] = {}
     for c in chars:
         d = c["design"]
-        key = (d["layer"], d["encoding"], d["weight_bits"])
-        size = d.get("n_pre", 0) * d.get("n_post", 0) or sum(r["events"] for r in c["runs"])
-        if key not in largest or size > largest[key][0]:
-            largest[key] = (size, c)
+        size = design_size(d)
+        for op in {r["operation"] for r in c["runs"]}:
+            key = (d["layer"], d["encoding"], d["weight_bits"], op)
+            if key not in largest or size > largest[key][0]:
+                largest[key] = (size, c)
     values = []
     for _, row in table.iterrows():
-        c = largest[(row.layer, row.encoding, row.weight_bits)][1]
+        c = largest[(row.layer, row.encoding, row.weight_bits, row.operation)][1]
         windows = model_windows(c, row.operation)
         events = sum(w["events"] for w in windows)
         coef, bank, sram = row_coefficients(row)

@@ -638,3 +638,20 @@ def test_update_modes_price_both_and_choose_as_configured(cfg, tmp_path, mode):
         assert r.update_j == pytest.approx(r.update_row_j if r.update_mode == "row" else r.update_synapse_j)
     if mode == "best":  # a few rows with many changes each favour the row pass
         assert "row" in set(layers.update_mode)
+
+
+def test_event_budget_reads_each_row_on_the_largest_design_that_ran_its_operation():
+    """A macro-sweep design is the largest of its group but runs only some operations: the event
+    budget's per-event logic takes, per row, the largest design that ran the row's operation."""
+    from analysis.event_budget import per_event_logic
+
+    rng = np.random.default_rng(8)
+    truth = np.array([2e-12, 5e-13, 3e-12, 4e-12, 7e-13])
+    a, b = _characterization("a", 1, rng, truth), _characterization("b", 2, rng, truth)
+    sweep = _characterization("sweep", 9, rng, truth)
+    sweep["runs"][0]["operation"] = "update"
+    table = build_table([a, b], {})
+    logic = per_event_logic(table, [a, b, sweep])
+    windows = model_windows(b, "forward")
+    measured = sum(w["internal_j"] + w["switching_j"] for w in windows) / sum(w["events"] for w in windows)
+    assert list(table.operation) == ["forward"] and logic.iloc[0] == pytest.approx(measured, rel=1e-6)

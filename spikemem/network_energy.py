@@ -45,16 +45,13 @@ from .energy_rows import MissingEnergyRow
 from .golden import event_features, run_events
 from .synth.energy_table import (
     BANK_FEATURES,
-    COEFFICIENTS,
-    COUNT_COEFFICIENTS,
     COUNTS,
     CYCLE_COEFFICIENTS,
     FEATURES,
-    SIZE_COEFFICIENTS,
     SRAM_COEFFICIENTS,
     SRAM_FEATURES,
+    count_costs_at,
     row_coefficients,
-    size_bits,
     with_size_features,
 )
 from .workloads import memory_params, rng_for
@@ -482,13 +479,8 @@ def reencode_terms(row: pd.Series, enc: Encoding, fraction: float) -> dict[str, 
     sram = [m for m in enc.image.memories.values() if m.implementation == "sram"]
     sram_words = fraction * sum(m.depth for m in sram)
     logic, bank, _ = row_coefficients(row)
-    coef = dict(zip(COEFFICIENTS, logic, strict=True))
-    bits = size_bits(enc.n_pre * enc.n_post)
-    per_word_j = sum(
-        coef[c] + bits * coef[s]
-        for c, s in zip(COUNT_COEFFICIENTS, SIZE_COEFFICIENTS, strict=True)
-        if c in ("e_logic_read_word_j", "e_logic_write_word_j")
-    )
+    cost = count_costs_at(logic, enc.n_pre * enc.n_post)
+    per_word_j = cost["e_logic_read_word_j"] + cost["e_logic_write_word_j"]
     bank_words = fraction * sum(m.depth * (m.macro_count - 1) for m in sram)
     return {
         "logic_j": words * per_word_j + bank_words * sum(bank),

@@ -220,6 +220,14 @@ def with_size_features(counts: Mapping, positions: float) -> dict:
     return {**counts, **{s: counts[c] * bits for c, s in zip(COUNTS, SIZE_FEATURES, strict=True)}}
 
 
+def count_costs_at(logic: Sequence[float], positions: float) -> dict[str, float]:
+    """A row's logic coefficients (COEFFICIENTS, as :func:`row_coefficients` reads them) as one
+    cost per count (COUNT_COEFFICIENTS) for a layer of ``positions`` synapse positions."""
+    coef = dict(zip(COEFFICIENTS, logic, strict=True))
+    bits = size_bits(positions)
+    return {c: coef[c] + bits * coef[s] for c, s in zip(COUNT_COEFFICIENTS, SIZE_COEFFICIENTS, strict=True)}
+
+
 def model_windows(characterization: Mapping, operation: str | None = None) -> list[dict]:
     """A characterization's activity windows (of one ``operation``, or all) as the model reads
     them: with the size features and the design's weight width."""
@@ -255,11 +263,10 @@ def _r2(y: np.ndarray, pred: np.ndarray) -> float | None:
     return 1 - float(np.sum((y - pred) ** 2)) / ss_tot if ss_tot > 0 else None
 
 
-def _fit(windows: list[dict], target=logic_energy, features: Sequence[str] = COUNTS) -> tuple[np.ndarray, float | None]:
-    x = np.array([[w[f] for f in features] for w in windows], dtype=float)
-    y = np.array([target(w) for w in windows], dtype=float)
-    coef = _nnls(x, y)
-    return coef, _r2(y, x @ coef)
+def _cycle_fit(windows: list[dict]) -> np.ndarray:
+    """The latency model of a group's windows: cycles per count (CYCLE_COEFFICIENTS)."""
+    x = np.array([[w[f] for f in COUNTS] for w in windows], dtype=float)
+    return _nnls(x, np.array([w["cycles"] for w in windows], dtype=float))
 
 
 def _design_matrix(windows: list[dict], size_term: bool, width_term: bool) -> np.ndarray:
@@ -268,7 +275,7 @@ def _design_matrix(windows: list[dict], size_term: bool, width_term: bool) -> np
     names = FEATURES if size_term else COUNTS
     x = np.array([[w[f] for f in names] for w in windows], dtype=float).reshape(len(windows), len(names))
     if width_term:
-        x = np.hstack([x, x * np.array([[w["weight_bits"]] for w in windows], dtype=float).reshape(-1, 1)])
+        x = np.hstack([x, x * np.array([[w["weight_bits"]] for w in windows], dtype=float)])
     return x
 
 
@@ -309,10 +316,6 @@ def joint_fit(
             if settled:
                 break
     return coefs, bank
-
-
-def _cycles(window: Mapping) -> float:
-    return window["cycles"]
 
 
 def predict(
@@ -480,7 +483,7 @@ def build_table(
             x = np.array([[w[f] for f in FEATURES] for w in windows], dtype=float)
             b = np.array([[bank_features(w)[f] for f in BANK_FEATURES] for w in windows], dtype=float)
             r2 = _r2(np.array([logic_energy(w) for w in windows]), x @ coef + b @ bank)
-            cycle_coef, _ = _fit(windows, _cycles)
+            cycle_coef = _cycle_fit(windows)
             val_err = val_err_logic = None
             errs = [_run_errors(coef, sram, ws, bank) for c in group_checks for ws in _runs_of(c, op)]
             if errs:

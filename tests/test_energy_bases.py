@@ -42,8 +42,10 @@ from spikemem.synth.energy_table import (
     SRAM_COEFFICIENTS,
     SRAM_FEATURES,
     build_table,
+    form_errors,
     model_windows,
     predict,
+    validation_errors,
 )
 from spikemem.workloads import memory_params
 
@@ -208,6 +210,31 @@ def test_size_and_width_terms_carry_a_model_to_larger_layers_and_other_widths():
         )
         assert plain[plain.weight_bits == 4].validation_max_error_logic.iloc[0] > 0.05
     assert (plain[list(SIZE_COEFFICIENTS)].to_numpy() > 0).any() and set(plain.fit_widths) == {"2", "4", "8"}
+
+
+def test_form_error_separates_what_the_terms_cannot_follow_from_extrapolation():
+    """Fitted on the validation design as well, terms that describe it leave no error; a cost the terms
+    do not have leaves one, smaller than the extrapolation's but not zero, and only on that design."""
+    rng = np.random.default_rng(12)
+    base = np.array([2e-12, 5e-13, 3e-12, 4e-12, 7e-13])
+    per_bit = np.array([1e-13, 5e-14, 2e-13, 2e-13, 0.0])
+    per_size_bit = np.array([3e-13, 0.0, 1e-13, 2e-13, 5e-14])
+    chars = [
+        _sized(f"pb_bmp-{size}-w{wb}", size, wb, rng, base, per_bit, per_size_bit)
+        for wb in (2, 4, 8)
+        for size in (2, 4, 8, 16)
+    ]
+    big = _sized("pb_bmp-128-w4", 128, 4, rng, base, per_bit, per_size_bit)
+    form = form_errors([*chars, big], ["pb_bmp-128-w4"])
+    assert list(form.design) == ["pb_bmp-128-w4"] and form.form_error_logic.max() < 1e-6
+    for w in big["runs"][0]["windows"]:  # a cost per event that grows with the size, not with its log
+        w["internal_j"] += 4e-10 * w["events"]
+    table = build_table([*chars, big], {}, validation=["pb_bmp-128-w4"])
+    extrapolated = validation_errors(table, [*chars, big], ["pb_bmp-128-w4"]).error_logic.max()
+    form = form_errors([*chars, big], ["pb_bmp-128-w4"]).iloc[0]
+    assert 0.01 < form.form_error_logic < extrapolated
+    assert 0 < form.form_error < form.form_error_logic  # the exact SRAM part dilutes the total's
+    assert form_errors(chars, []).empty
 
 
 def test_logic_error_is_reported_apart_from_the_total():

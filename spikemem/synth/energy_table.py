@@ -294,16 +294,23 @@ def joint_fit(
     iterations: int = 200,
     size_term: bool = True,
     width_term: bool = True,
+    relative: bool = False,
 ) -> tuple[dict[tuple, np.ndarray], np.ndarray]:
     """The logic model of every group (key -> its windows, as :func:`model_windows` gives them)
     with the shared bank term: per group its coefficients (read them with :func:`at_width`) and the
     bank coefficients (BANK_COEFFICIENTS, zero without ``bank_term``). Block coordinate descent on
     the joint least-squares problem: each group's coefficients given the bank term, then the bank
-    term given every group's, until it settles."""
+    term given every group's, until it settles. With ``relative`` each window's residual counts
+    relative to its measured logic energy (no size outweighs the others by its joules)."""
     keys = [k for k, ws in groups.items() if ws]
     x = {k: _design_matrix(groups[k], size_term, width_term) for k in keys}
     b = {k: np.array([[bank_features(w)[f] for f in BANK_FEATURES] for w in groups[k]], dtype=float) for k in keys}
     y = {k: np.array([logic_energy(w) for w in groups[k]], dtype=float) for k in keys}
+    if relative:
+        scale = {k: 1.0 / np.maximum(y[k], np.finfo(float).tiny) for k in keys}
+        x = {k: x[k] * scale[k][:, None] for k in keys}
+        b = {k: b[k] * scale[k][:, None] for k in keys}
+        y = {k: y[k] * scale[k] for k in keys}
     bank = np.zeros(len(BANK_FEATURES))
     coefs = {k: _nnls(x[k], y[k]) for k in keys}
     if bank_term and any(b[k].any() for k in keys):
@@ -413,6 +420,20 @@ def _by_group(characterizations: Iterable[dict]) -> dict[tuple, list[dict]]:
     return out
 
 
+def _fit_key(layer: str, enc: str, wb: int, op: str, width_term: bool) -> tuple:
+    """The key of the coefficients a row is published from: all widths at once with the width term."""
+    return (layer, enc, op) if width_term else (layer, enc, wb, op)
+
+
+def _pooled(by_group: Mapping[tuple, list[dict]], width_term: bool, prefix: tuple = ()) -> dict[tuple, list[dict]]:
+    """The model windows of each fit key (:func:`_fit_key`) from characterizations by group."""
+    out: dict[tuple, list[dict]] = defaultdict(list)
+    for (layer, enc, wb), cs in by_group.items():
+        for op in OPERATIONS:
+            out[(*prefix, *_fit_key(layer, enc, wb, op, width_term))] += _op_windows(cs, op)
+    return out
+
+
 def build_table(
     characterizations: list[dict],
     golden: dict[str, dict],
@@ -446,14 +467,10 @@ def build_table(
         groups[key].sort(key=lambda c: (design_size(c["design"]), c["design"]["name"]))
 
     def fit_key(layer: str, enc: str, wb: int, op: str) -> tuple:
-        return (layer, enc, op) if width_term else (layer, enc, wb, op)
+        return _fit_key(layer, enc, wb, op, width_term)
 
     def pooled(by_group: Mapping[tuple, list[dict]], prefix: tuple = ()) -> dict[tuple, list[dict]]:
-        out: dict[tuple, list[dict]] = defaultdict(list)
-        for (layer, enc, wb), cs in by_group.items():
-            for op in OPERATIONS:
-                out[(*prefix, *fit_key(layer, enc, wb, op))] += _op_windows(cs, op)
-        return out
+        return _pooled(by_group, width_term, prefix)
 
     # The published model is fitted on every size: within one size some features are collinear (a
     # crossbar row is always the same number of words), across sizes they are not. The held-out
@@ -606,6 +623,56 @@ def validation_errors(table: pd.DataFrame, characterizations: list[dict], valida
     return pd.DataFrame(rows)
 
 
+def form_errors(
+    characterizations: list[dict],
+    validation: Iterable[str],
+    excluded: Iterable[str] = (),
+    bank_term: bool = True,
+    anchors: Iterable[dict] = (),
+    size_term: bool = True,
+    width_term: bool = True,
+) -> pd.DataFrame:
+    """Per validation design and operation, the error the model's terms leave when the validation
+    designs are fitted on as well (``form_error``, ``form_error_logic``; largest over the runs):
+    the same terms fitted jointly on every characterization but ``excluded``, each window's
+    residual relative to its logic energy. What it leaves, no choice of fitted sizes or widths
+    removes; only other terms (or another netlist) can. Without validation designs, empty."""
+    validation, excluded = set(validation), set(excluded)
+    included = [c for c in characterizations if c["design"]["name"] not in excluded]
+    anchored = _pooled(_by_group(anchors), width_term, ("anchor",)) if bank_term else {}
+    coefs, bank = joint_fit(
+        _pooled(_by_group(included), width_term) | anchored,
+        bank_term,
+        size_term=size_term,
+        width_term=width_term,
+        relative=True,
+    )
+    rows = []
+    for c in included:
+        d = c["design"]
+        if d["name"] not in validation:
+            continue
+        for op in OPERATIONS:
+            key = _fit_key(d["layer"], d["encoding"], d["weight_bits"], op, width_term)
+            runs = _runs_of(c, op)
+            if not runs or key not in coefs:
+                continue
+            coef = at_width(coefs[key], d["weight_bits"], size_term, width_term)
+            sram = (0.0, 0.0)  # the SRAM terms are exact: only the logic part can miss
+            errs = [_run_errors(coef, sram, ws, bank) for ws in runs]
+            measured = [(sum(map(logic_energy, ws)), sum(map(sram_energy, ws))) for ws in runs]
+            rows.append(
+                {
+                    "design": d["name"],
+                    "operation": op,
+                    # the logic miss over the run's whole dynamic energy (its SRAM part is exact)
+                    "form_error": max(e[1] * lg / (lg + mem) for e, (lg, mem) in zip(errs, measured, strict=True)),
+                    "form_error_logic": max(e[1] for e in errs),
+                }
+            )
+    return pd.DataFrame(rows, columns=["design", "operation", "form_error", "form_error_logic"])
+
+
 def capacity_bits(cfg: Mapping, design) -> dict:
     """Payload and metadata bits of a design's capacity image (all synapses present)."""
     from ..rtl.render import capacity
@@ -647,7 +714,9 @@ def write_table(
         "validation": "largest fitted size of each group held out: heldout_max_error (total dynamic) and "
         "heldout_max_error_logic (logic only); the published model (fitted on every fitted size) checked against "
         "much larger designs never fitted on (characterization.validation): validation_max_error and "
-        "validation_max_error_logic; flagged above 10 %",
+        "validation_max_error_logic; flagged above 10 %; per validation design (energy_table.validation.csv) "
+        "also form_error and form_error_logic: the same terms fitted with the validation designs included, each "
+        "window relative to its logic energy, what no choice of fitted sizes removes",
         **provenance(cfg, stage="energy_table"),
     }
     atomic_write_json(out_csv.with_suffix(".provenance.json"), prov)
@@ -676,17 +745,13 @@ def energy_table_stage(cfg: Mapping, inputs: list[str | Path], out_csv: Path) ->
     checks = [d.name for d in (*validation_designs(cfg), *network_layer_designs(cfg))]
     ch = cfg["characterization"]
     anchors = [c for c in chars if c["design"]["name"] in sweep_only]
-    table = build_table(
-        chars,
-        golden,
-        checks,
-        sweep_only,
-        ch["bank_term"],
-        anchors,
-        size_term=ch["size_term"],
-        width_term=ch["width_term"],
-    )
-    write_table(table, out_csv, chars, cfg, validation_errors(table, chars, checks))
+    options = {"size_term": ch["size_term"], "width_term": ch["width_term"]}
+    table = build_table(chars, golden, checks, sweep_only, ch["bank_term"], anchors, **options)
+    validation = validation_errors(table, chars, checks)
+    if not validation.empty:
+        form = form_errors(chars, checks, sweep_only, ch["bank_term"], anchors, **options)
+        validation = validation.merge(form, on=["design", "operation"], how="left")
+    write_table(table, out_csv, chars, cfg, validation)
     return table
 
 

@@ -81,6 +81,23 @@ def memory_variant_summary(csv: Path) -> pd.DataFrame:
     )
 
 
+def memory_footprint(csv: Path) -> pd.DataFrame:
+    """What each memory variant's macros cost besides their accesses, per design: macros, their
+    area, their leakage and their energy per read, under the main memory and the variant."""
+    df = pd.read_csv(csv)
+    if "main_macros" not in df:  # written before the footprint columns existed
+        return pd.DataFrame()
+    df = df.drop_duplicates(["design", "variant_memory"])
+    out = {"design": df.design}
+    for side in ("main", "variant"):
+        out[f"{side} macros"] = df[f"{side}_macros"]
+        out[f"{side} area (mm²)"] = df[f"{side}_macro_area_mm2"].round(2)
+        out[f"{side} leakage (µW)"] = (df[f"{side}_sram_leakage_w"] * 1e6).round(1)
+        out[f"{side} read (pJ/access)"] = df[f"{side}_read_pj_per_access"].round(2)
+    out["variant"] = df.variant_memory
+    return pd.DataFrame(out)
+
+
 # The backward pass of a layer comparison: as configured (the cheaper mode under "best"), column
 # walks only, row streams only (network_energy's columns).
 BACKWARD_COLUMNS = {"configured": "backward_j", "column": "backward_column_j", "row": "backward_row_j"}

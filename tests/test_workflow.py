@@ -236,7 +236,16 @@ def test_small_configuration_end_to_end(small_run, root, tmp_path):
     assert set(narrow.design) == {"pb_bmp-fc8x8-w2"} and len(narrow) == len(REGISTRY["pb_bmp"].operations)
     assert (variants.variant_dynamic_pj > 0).all()
     # The macro sweep's designs on the broadcast bus: 32-bit words on the same macro.
-    assert set(variants.design) - set(narrow.design) == {"crossbar-fc8x8-w5", "crossbar-fc48x48-w5"}
+    broadcast = variants[variants.variant_memory.str.contains("x sky130_sram_1kbyte_1rw1r_32x256_8")]
+    assert set(broadcast.design) == {"crossbar-fc8x8-w5", "crossbar-fc48x48-w5"}
+    assert (broadcast.main_macros == broadcast.variant_macros).all()
+    assert (broadcast.main_read_pj_per_access == broadcast.variant_read_pj_per_access).all()
+    # The 2 KiB macro on a trained layer: fewer macros, each larger and costlier per access.
+    larger = variants[variants.variant_memory.str.contains("2kbyte")]
+    assert set(larger.design) == {"pb_bmp-fc30x20-w2-paper-a12e12g8"}
+    assert (larger.variant_macros <= larger.main_macros).all()
+    assert (larger.variant_macro_area_mm2 > larger.main_macro_area_mm2 / larger.main_macros).all()
+    assert (larger.variant_read_pj_per_access != larger.main_read_pj_per_access).all()
     assert (networks.dynamic_j > 0).all() and set(networks.encoding) == set(encodings["fc"])
     # Dynamic energy is the sum of its logic and SRAM parts; leakage sits beside it.
     for op in ("forward", "backward", "backward_column", "backward_row", "update"):

@@ -13,18 +13,32 @@ from .windows import op_means
 
 
 def _memory(char: dict) -> dict:
-    """Word width and macros of a characterized design, from its memories as rendered."""
+    """Word width and macros of a characterized design, from its memories as rendered, with what
+    the macros cost besides their accesses: their area and leakage, and each one's access energy."""
     mems = char["memory"]
+    syn = char["synthesis"]
+    access = char.get("sram_access_energy", {})
     return {
         "word_bits": mems[0]["word_bits"],
         "macro": ", ".join(sorted({m["macro"] for m in mems if m.get("macro")})) or "flops",
-        "macros": sum(char["synthesis"].get("macros", {}).values()),
+        "macros": sum(syn.get("macros", {}).values()),
+        # the synthesis report's cell area holds the macros' LEF area beside the standard cells'
+        "macro_area_mm2": (syn["cellarea"] - syn["stdcell_area_um2"]) * 1e-6,
+        "sram_leakage_w": char["leakage_w"]["sram"],
+        "read_pj_per_access": max((a["read_j"] for a in access.values()), default=0.0) * 1e12,
+        "write_pj_per_access": max((a["write_j"] for a in access.values()), default=0.0) * 1e12,
     }
+
+
+# What a memory costs besides its accesses, per design under each memory (the same in every row
+# of a design).
+FOOTPRINT = ("macros", "macro_area_mm2", "sram_leakage_w", "read_pj_per_access", "write_pj_per_access")
 
 
 def variant_table(main: Iterable[dict], variants: Iterable[dict]) -> pd.DataFrame:
     """One row per (design, memory variant, operation): energy per event (logic, SRAM, dynamic),
-    word reads and cycles per event under the main memory and the variant, and their ratio."""
+    word reads and cycles per event under the main memory and the variant, and their ratio; and
+    under each memory its macros, their area and leakage and their energy per access."""
     by_name = {c["design"]["name"]: c for c in main}
     rows = []
     for var in variants:
@@ -56,6 +70,8 @@ def variant_table(main: Iterable[dict], variants: Iterable[dict]) -> pd.DataFram
                     "variant_word_reads": b["word_reads"],
                     "main_cycles": a["cycles"],
                     "variant_cycles": b["cycles"],
+                    **{f"main_{k}": m[k] for k in FOOTPRINT},
+                    **{f"variant_{k}": v[k] for k in FOOTPRINT},
                     "flow_level": var["flow_level"],
                 }
             )

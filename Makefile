@@ -30,10 +30,11 @@ resume: setup
 	snakemake --unlock all
 	snakemake --cores $(CORES) --keep-going --rerun-incomplete all
 
-# chromium for the report check; slurm + munge for the one-node cluster of the SLURM test.
+# chromium for the report check; slurm + munge for the one-node cluster of the SLURM test; ngspice for
+# the transistor-level SRAM harness.
 # -rs lists every skip with its reason. --dist loadgroup keeps the tests that share the small run on one worker (it is built once).
 test: setup
-	bash scripts/install_system_tools.sh --optional chromium slurmctld slurmd slurm-client munge
+	bash scripts/install_system_tools.sh --optional chromium slurmctld slurmd slurm-client munge ngspice
 	python -m pytest -q -rs -n 2 --dist loadgroup --durations=15
 
 lint: setup

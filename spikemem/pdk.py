@@ -29,6 +29,8 @@ class MacroFiles:
     macro: SramMacro
     liberty: str
     lef: str
+    # The schematic SPICE netlist: only the transistor-level SRAM characterization reads it.
+    spice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def load_pdk_config(name: str) -> PdkConfig:
     with open(path) as f:
         raw = yaml.safe_load(f)
     macros = {
-        n: MacroFiles(SramMacro(n, int(m["word_bits"]), int(m["depth"])), m["liberty"], m["lef"])
+        n: MacroFiles(SramMacro(n, int(m["word_bits"]), int(m["depth"])), m["liberty"], m["lef"], m.get("spice"))
         for n, m in raw["sram_macros"].items()
     }
     return PdkConfig(raw["name"], raw["pdk"], raw["stdcell"], macros, path)

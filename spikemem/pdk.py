@@ -29,8 +29,6 @@ class MacroFiles:
     macro: SramMacro
     liberty: str
     lef: str
-    # The schematic SPICE netlist: only the transistor-level SRAM characterization reads it.
-    spice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,7 @@ def load_pdk_config(name: str) -> PdkConfig:
     with open(path) as f:
         raw = yaml.safe_load(f)
     macros = {
-        n: MacroFiles(SramMacro(n, int(m["word_bits"]), int(m["depth"])), m["liberty"], m["lef"], m.get("spice"))
+        n: MacroFiles(SramMacro(n, int(m["word_bits"]), int(m["depth"])), m["liberty"], m["lef"])
         for n, m in raw["sram_macros"].items()
     }
     return PdkConfig(raw["name"], raw["pdk"], raw["stdcell"], macros, path)

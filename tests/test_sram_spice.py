@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from spikemem.pdk import load_pdk_config, pdk_root
+from spikemem.sram.characterize import schematic_netlist
 from spikemem.sram.netlist import GROUND, SUPPLY, column_bits, flatten, parse, reduce
 from spikemem.sram.transient import deck, linear_in_bits, per_kind, ports_of, run, schedule
 
@@ -18,7 +19,7 @@ MACRO = "sky130_sram_1kbyte_1rw1r_32x256_8"
 @pytest.fixture(scope="module")
 def macro_devices():
     pdk = load_pdk_config("sky130hd")
-    subckts = parse((pdk_root() / pdk.sram_macros[MACRO].spice).read_text())
+    subckts = parse(schematic_netlist(pdk_root() / pdk.sram_macros[MACRO].lef).read_text())
     return subckts, flatten(subckts, MACRO)
 
 
@@ -133,7 +134,7 @@ def test_committed_results_match_their_netlists():
 
         r = json.loads(path.read_text())
         files = pdk.sram_macros[r["macro"]]
-        assert r["provenance"]["netlist"]["sha256"] == sha256(pdk_root() / files.spice)
+        assert r["provenance"]["netlist"]["sha256"] == sha256(schematic_netlist(pdk_root() / files.lef))
         for kind in ("read", "write", "deselected"):
             lo, hi = r["band_j"][kind]
             assert lo <= r["energy_j"][kind] <= hi + 1e-18 and lo > 0

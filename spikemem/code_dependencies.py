@@ -49,6 +49,11 @@ class Stage:
 # The PDK configurations name the cells and macros the hardware stages instantiate.
 PDK_CONFIGS = tuple(sorted(str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / "pdk_configs").glob("*.yaml")))
 
+# The transistor-level SRAM energies the report shows (spikemem sram-characterize, committed).
+SRAM_ENERGY_FILES = tuple(
+    sorted(str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / "data" / "sram_energy").glob("*.json"))
+)
+
 # One row per rule: the module(s) holding the function its CLI command calls.
 STAGES: dict[str, Stage] = {
     "doctor": Stage(("spikemem.tools",)),
@@ -74,7 +79,7 @@ STAGES: dict[str, Stage] = {
     "snn_export": Stage(("spikemem.snn.nir_export",)),
     "report": Stage(
         ("analysis.report",),
-        data=("analysis/paper_claims.yaml", "templates/report/index.html.j2"),
+        data=("analysis/paper_claims.yaml", "templates/report/index.html.j2", *SRAM_ENERGY_FILES),
     ),
 }
 

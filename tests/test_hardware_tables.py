@@ -147,3 +147,22 @@ def test_macro_scaling_reads_the_sweep_with_each_bus(tmp_path):
     assert table.loc[("crossbar-fc64x64-w8", "broadcast"), "logic_pj_per_access"] == pytest.approx(1.5)
     assert table.loc[("crossbar-fc64x64-w8", "isolated"), "macros"] == 4
     assert table.loc[("crossbar-fc8x8-w8", "isolated"), "logic_pj_per_event"] == pytest.approx(2.0)
+
+
+def test_transistor_level_sram_sets_each_cycle_beside_the_liberty(tmp_path):
+    import json
+
+    from analysis.hardware_tables import transistor_level_sram
+
+    assert transistor_level_sram(tmp_path).empty
+    result = {
+        "macro": "m",
+        "energy_j": {"read": 17e-12, "write": 23e-12, "deselected": 5e-12},
+        "band_j": {"read": [17e-12, 26e-12], "write": [23e-12, 33e-12], "deselected": [5e-12, 5e-12]},
+        "liberty_j": {"read": 19.18e-12, "write": 19.18e-12},
+    }
+    (tmp_path / "m.json").write_text(json.dumps(result))
+    t = transistor_level_sram(tmp_path).set_index("cycle")
+    assert t.loc["write", "transistor level (pJ)"] == pytest.approx(23)
+    assert t.loc["read", "band / Liberty"] == "0.89-1.36"
+    assert pd.isna(t.loc["deselected", "Liberty (pJ)"]) and t.loc["deselected", "band / Liberty"] == ""

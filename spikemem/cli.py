@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import textwrap
+import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -345,10 +346,19 @@ def cmd_sram_characterize(args: argparse.Namespace) -> int:
     return 0
 
 
+def default_price_out(model: Path) -> Path:
+    """Where ``spikemem price`` writes without --out: ``results/price/<stem>.price.csv`` of the
+    project (the workflow's results, never the working directory), or beside the model where the
+    package runs outside a project checkout."""
+    if (PROJECT_ROOT / "Snakefile").is_file():
+        return layout.RESULTS / "price" / f"{model.stem}.price.csv"
+    return model.with_name(f"{model.stem}.price.csv")
+
+
 def cmd_price(args: argparse.Namespace) -> int:
     from .nir_pricing import price_stage
 
-    out = args.out or f"{Path(args.model).stem}.price.csv"
+    out = args.out or default_price_out(Path(args.model))
     text, layers, networks, prov = price_stage(
         load_config(args.config),
         args.model,
@@ -791,7 +801,8 @@ def build_parser() -> argparse.ArgumentParser:
     _path(p, "--table", layout.ENERGY_TABLE, "the energy table")
     p.add_argument(
         "--out",
-        help="layer CSV (default: <model stem>.price.csv); <stem>.network.csv and "
+        help="layer CSV (default: results/price/<model stem>.price.csv in the project, else beside the model); "
+        "<stem>.network.csv and "
         "<stem>.provenance.json are written beside it",
     )
     p.add_argument(
@@ -923,13 +934,16 @@ def build_parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------- main
 
 
-def _error(message: object) -> None:
+def _error(message: object, debug: bool = False) -> None:
+    """One line naming the error; with --debug the traceback first (the exit code stays the same)."""
+    if debug and isinstance(message, BaseException):
+        traceback.print_exception(message, file=sys.stderr)
     print(f"{PROG}: error: {message}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one subcommand; known failures print one message (exit 1 for a tool, 2 for the
-    configuration or the PDK) and a traceback only with --debug."""
+    configuration, the PDK or an input), with --debug after their traceback and the same exit code."""
     args = build_parser().parse_args(argv)
     # The Makefile's default, for runs by hand: the PDK beside the checkout.
     if not os.environ.get("PDK_ROOT") and layout.DEFAULT_PDK_ROOT.is_dir():
@@ -940,9 +954,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # here, not at exit, so that a closed pipe is handled below
         return status
     except KeyboardInterrupt:
-        if args.debug:
-            raise
-        _error("interrupted")
+        _error("interrupted", args.debug)
         return 130
     except BrokenPipeError:
         # The reader went away (`spikemem config designs | head`): stop quietly, and keep Python's
@@ -950,20 +962,14 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except ToolError as e:
-        if args.debug:
-            raise
         e.design = e.design or getattr(args, "design", None)
-        _error(e)
+        _error(e, args.debug)
         return 1
     except (SpiceError, NetlistError) as e:
-        if args.debug:
-            raise
-        _error(e)
+        _error(e, args.debug)
         return 1
     except (ConfigError, PdkError, EncodingError, MissingEnergyRow, PriceInputError) as e:
-        if args.debug:
-            raise
-        _error(e)
+        _error(e, args.debug)
         return 2
 
 

@@ -150,12 +150,31 @@ def _topological_order(graph) -> tuple[list[str], dict[str, list[str]]]:
             if remaining[m] == 0:
                 ready.append(m)
     if len(order) < len(nodes):
-        cycle = sorted(n for n in nodes if remaining[n] > 0)
+        cycle = _on_cycles([n for n in nodes if remaining[n] > 0], succs)
         raise PriceInputError(
             "the graph is recurrent (a cycle through " + ", ".join(cycle) + "): spikemem prices feed-forward "
             "graphs, whose every synaptic layer is read once per presynaptic event"
         )
     return order, preds
+
+
+def _on_cycles(candidates: list[str], succs: dict[str, list[str]]) -> list[str]:
+    """The nodes among ``candidates`` (those Kahn's algorithm left) that lie on a cycle: that reach
+    themselves; the nodes merely downstream of a cycle are left out."""
+    left = set(candidates)
+
+    def reaches_itself(start: str) -> bool:
+        seen, stack = set(), [m for m in succs[start] if m in left]
+        while stack:
+            n = stack.pop()
+            if n == start:
+                return True
+            if n not in seen:
+                seen.add(n)
+                stack += [m for m in succs[n] if m in left]
+        return False
+
+    return sorted(n for n in left if reaches_itself(n))
 
 
 def _size(shape) -> int | None:

@@ -142,7 +142,7 @@ def rates_activity(net: NetworkGraph, rates: Mapping[str, Mapping[str, float]], 
         raise PriceInputError(
             f"rates given for {', '.join(unknown)}, not synaptic layers of the graph ({', '.join(known)})"
         )
-    layers = {}
+    layers, assumed = {}, []
     for layer in net.layers:
         r = rates.get(layer.name, rates.get("*"))
         if r is None:
@@ -153,6 +153,8 @@ def rates_activity(net: NetworkGraph, rates: Mapping[str, Mapping[str, float]], 
         if extra or "spike_rate" not in r:
             raise PriceInputError(f"rates of layer {layer.name!r} must be spike_rate and error_rate, got {dict(r)}")
         spike, error = float(r["spike_rate"]), float(r.get("error_rate", 0.0))
+        if "error_rate" not in r:
+            assumed.append(layer.name)
         for what, v in (("spike_rate", spike), ("error_rate", error)):
             if not 0.0 <= v <= 1.0:
                 raise PriceInputError(
@@ -165,9 +167,18 @@ def rates_activity(net: NetworkGraph, rates: Mapping[str, Mapping[str, float]], 
             "spike_rate": spike,
             "error_rate": error,
         }
-    return Activity(
-        "rates", steps, layers, f"given rates over {steps} step(s)", {"rates": {k: dict(v) for k, v in rates.items()}}
+    used = "; ".join(
+        f"{name} spike {a['spike_rate']:g}, error {a['error_rate']:g}{' (assumed)' if name in assumed else ''}"
+        for name, a in layers.items()
     )
+    description = f"given rates over {steps} step(s): {used}"
+    if assumed:
+        description += (
+            f". No error rate given for {', '.join(assumed)}: assumed 0 (inference only: no backward pass or "
+            "update; give LAYER=SPIKE,ERROR to price learning)"
+        )
+    details = {"rates": {k: dict(v) for k, v in rates.items()}, "error_rate_assumed_zero": assumed}
+    return Activity("rates", steps, layers, description, details)
 
 
 def parse_rate_options(options: Sequence[str]) -> dict[str, dict[str, float]]:
@@ -348,7 +359,12 @@ def price_layers(
                     }
                 )
     if not rows:
-        raise PriceInputError("no layer could be priced: the energy table has no rows for these encodings and widths")
+        have = ", ".join(str(int(w)) for w in sorted(table.weight_bits.unique()))
+        need = ", ".join(str(w) for w in sorted({quantize(layer, r)[1] for r in weight_bits for layer in net.layers}))
+        raise PriceInputError(
+            f"no layer could be priced: the layers need {need}-bit rows, the energy table has widths {have} "
+            "(quantize with --weight-bits to one of them)"
+        )
     df = pd.DataFrame(rows)
     best = df.loc[df.groupby(["requested_bits", "layer"], sort=False).dynamic_j.idxmin()]
     df["best_for_layer"] = df.index.isin(best.index)
@@ -400,6 +416,9 @@ def network_rows(layer_rows: list[dict]) -> list[dict]:
                     "activity_source": rows.activity_source.iloc[0],
                     "steps": int(rows.steps.iloc[0]),
                     "table_flagged": bool(rows.table_flagged.any()),
+                    "table_flagged_ops": ";".join(
+                        sorted({o for v in rows.table_flagged_ops.fillna("") for o in str(v).split(";") if o})
+                    ),
                     "beyond_characterized": bool(rows.beyond_characterized.any()),
                 }
             )
@@ -418,12 +437,22 @@ def network_rows(layer_rows: list[dict]) -> list[dict]:
 
 
 def _si(joules: float) -> str:
+    """An energy in the unit that fits, at three significant digits (999.7 nJ prints as 1 uJ)."""
     if not np.isfinite(joules):
         return "-"
-    for unit, f in (("mJ", 1e-3), ("uJ", 1e-6), ("nJ", 1e-9), ("pJ", 1e-12)):
-        if abs(joules) >= f:
-            return f"{joules / f:.3g} {unit}"
-    return "0" if joules == 0 else f"{joules / 1e-15:.3g} fJ"
+    if joules == 0:
+        return "0"
+    for unit, f in (("J", 1.0), ("mJ", 1e-3), ("uJ", 1e-6), ("nJ", 1e-9), ("pJ", 1e-12)):
+        value = float(f"{joules / f:.3g}")
+        if abs(value) >= 1:
+            return f"{value:g} {unit}"
+    return f"{float(f'{joules / 1e-15:.3g}'):g} fJ"
+
+
+def _flag_ops(r: Mapping) -> str:
+    """``table-flagged`` with the operations whose energy-table rows are flagged."""
+    ops = [o for o in str(r.get("table_flagged_ops") or "").split(";") if o]
+    return "table-flagged" + (f" ({', '.join(ops)})" if ops else "")
 
 
 def format_tables(layer_rows: list[dict], net_rows: list[dict], activity: Activity) -> str:
@@ -440,7 +469,7 @@ def format_tables(layer_rows: list[dict], net_rows: list[dict], activity: Activi
             f
             for f, on in (
                 ("best", r["best_for_layer"]),
-                ("table-flagged", r["table_flagged"]),
+                (_flag_ops(r), r["table_flagged"]),
                 (f"beyond {r['largest_characterized'] or 'any characterized size'}", r["beyond_characterized"]),
             )
             if on
@@ -465,7 +494,7 @@ def format_tables(layer_rows: list[dict], net_rows: list[dict], activity: Activi
             f
             for f, on in (
                 ("RECOMMENDED", r["recommended"]),
-                ("table-flagged", r["table_flagged"]),
+                (_flag_ops(r), r["table_flagged"]),
                 ("extrapolated", r["beyond_characterized"]),
             )
             if on
@@ -484,6 +513,47 @@ def format_tables(layer_rows: list[dict], net_rows: list[dict], activity: Activi
         + (" + ".join(OPS) if activity.source != "simulation" else "forward only (inference)")
     )
     return "\n".join(lines)
+
+
+def read_energy_table(path: Path) -> pd.DataFrame:
+    """An energy table checked against its schema (energy_table.schema.json's SCHEMA): a damaged
+    or foreign file is refused, naming what is wrong."""
+    import jsonschema
+
+    from .synth.energy_table import SCHEMA
+
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise PriceInputError(f"{path}: not a readable CSV energy table ({e})") from None
+    absent = [c for c in SCHEMA["required"] if c not in table.columns]
+    if absent:
+        raise PriceInputError(
+            f"{path}: damaged or not a spikemem energy table: no column {', '.join(absent[:5])}"
+            + (f" and {len(absent) - 5} more" if len(absent) > 5 else "")
+        )
+    if table.empty:
+        raise PriceInputError(f"{path}: the energy table has no rows")
+    for col, spec in SCHEMA["properties"].items():
+        kinds = spec.get("type", [])
+        numeric = {"number", "integer"} & set(np.atleast_1d(kinds))
+        if col in table and numeric and not pd.api.types.is_numeric_dtype(table[col]):
+            # one bad cell makes pandas read the column as text: name that cell, then read numbers
+            numbers = pd.to_numeric(table[col], errors="coerce")
+            bad = table[col].notna() & numbers.isna()
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                raise PriceInputError(
+                    f"{path}: damaged energy table: line {i + 2}: {col!r} is {table[col].iloc[i]!r}, not a number"
+                )
+            table[col] = numbers
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    for i, row in enumerate(table.astype(object).where(table.notna(), None).to_dict(orient="records")):
+        error = next(iter(validator.iter_errors(row)), None)
+        if error is not None:
+            where = f"{error.path[0]!r}: " if error.path else ""
+            raise PriceInputError(f"{path}: damaged energy table: line {i + 2}: {where}{error.message}")
+    return table
 
 
 def price_stage(
@@ -517,7 +587,14 @@ def price_stage(
             raise PriceInputError(f"--weight-bits {wb}: widths run from {MIN_WEIGHT_BITS} to {MAX_WEIGHT_BITS}")
     if spikes is not None and (rates or rates_file):
         raise PriceInputError("give the activity one way: an input spike file or rates, not both")
-    table = pd.read_csv(table_csv)
+    table = read_energy_table(table_csv)
+    widths = sorted(int(w) for w in table.weight_bits.unique())
+    missing = sorted(set(weight_bits or ()) - set(widths))
+    if missing:
+        raise PriceInputError(
+            f"--weight-bits {' '.join(map(str, missing))}: the energy table {table_csv} has rows for widths "
+            f"{', '.join(map(str, widths))} only (characterization.weight_bits of the configuration that built it)"
+        )
     macro = cfg["memory"]["sram_macro"]
     if "sram_macros" in table and not table.sram_macros.fillna("").astype(str).str.contains(macro, regex=False).all():
         raise PriceInputError(

@@ -57,6 +57,7 @@ def _table() -> pd.DataFrame:
         "flagged": False,
         "fit_designs": "x-fc8x8-w4;x-fc16x16-w4",
         "validation_design": "x-fc32x32-w4",
+        "flow_level": "synthesis",
     }
     rows = []
     for name, cls in REGISTRY.items():
@@ -511,3 +512,101 @@ def test_cli_prints_the_table_and_the_recommendation(fc_file, tmp_path, table_cs
     assert "recommended at w4:" in out and "UPPER BOUND" in out and str(table_csv) in out
     nets = pd.read_csv(tmp_path / "fc.network.csv")
     assert nets.recommended.sum() == 1
+
+
+# --------------------------------------------------------------------------- the command's polish
+
+
+def test_energies_print_in_the_unit_that_fits():
+    from spikemem.nir_pricing import _si
+
+    assert _si(999.7e-9) == "1 uJ" and _si(1.234e-9) == "1.23 nJ" and _si(0.0) == "0"
+    assert _si(2.5) == "2.5 J" and _si(4e-16) == "0.4 fJ" and _si(float("nan")) == "-"
+
+
+def test_widths_the_table_lacks_are_refused_up_front(fc_file, tmp_path, table_csv, capsys):
+    code, err = _run_cli(_price_argv(fc_file, table_csv, tmp_path / "o.csv", "--weight-bits", "4", "10"), capsys)
+    assert code == 2 and "--weight-bits 10" in err and "widths 2, 3, 4, 5, 6, 7, 8 only" in err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_a_rate_without_an_error_rate_is_a_stated_assumption(fc_file, tmp_path, table_csv, capsys):
+    code = main(_price_argv(fc_file, table_csv, tmp_path / "o.csv", "--rate", "fc1=0.1,0.02", "--rate", "fc2=0.2"))
+    out = capsys.readouterr().out
+    assert code == 0
+    activity = out.splitlines()[0]
+    assert "fc1 spike 0.1, error 0.02;" in activity and "fc2 spike 0.2, error 0 (assumed)" in activity
+    assert "No error rate given for fc2: assumed 0" in activity
+    prov = json.loads((tmp_path / "o.provenance.json").read_text())
+    assert prov["activity"]["error_rate_assumed_zero"] == ["fc2"]
+
+
+def test_recurrence_names_the_cycle_only(tmp_path, table_csv, capsys):
+    rng = np.random.default_rng(0)
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([4])}),
+        "fc": nir.Linear(weight=rng.normal(size=(4, 4))),
+        "lif": _lif(4),
+        "rec": nir.Linear(weight=rng.normal(size=(4, 4))),
+        "out_fc": nir.Linear(weight=rng.normal(size=(2, 4))),
+        "output": nir.Output(output_type={"output": np.array([2])}),
+    }
+    edges = [("input", "fc"), ("fc", "lif"), ("lif", "rec"), ("rec", "lif"), ("lif", "out_fc"), ("out_fc", "output")]
+    model = _bad(tmp_path, nir.NIRGraph(nodes=nodes, edges=edges, type_check=False))
+    code, err = _run_cli(_price_argv(model, table_csv, tmp_path / "o.csv"), capsys)
+    assert code == 2 and "a cycle through lif, rec)" in err
+
+
+def test_debug_shows_the_traceback_and_keeps_the_exit_code(tmp_path, table_csv, capsys):
+    model = tmp_path / "absent.nir"
+    code, err = _run_cli(_price_argv(model, table_csv, tmp_path / "o.csv"), capsys)
+    code_debug, err_debug = _run_cli(_price_argv(model, table_csv, tmp_path / "o.csv", "--debug"), capsys)
+    assert code == code_debug == 2
+    assert "Traceback" in err_debug and err_debug.splitlines()[-1] == err
+
+
+def test_flagged_operations_are_named_in_the_terminal(fc_file, tmp_path, capsys):
+    table = _table()
+    table.loc[(table.operation == "update") & (table.weight_bits == 4), "flagged"] = True
+    path = tmp_path / "flagged.csv"
+    table.to_csv(path, index=False)
+    code = main(_price_argv(fc_file, path, tmp_path / "o.csv", "--weight-bits", "4"))
+    out = capsys.readouterr().out
+    assert code == 0 and "table-flagged (update)" in out and "table-flagged (backward" not in out
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("truncated", "damaged or not a spikemem energy table: no column"),
+        ("foreign", "damaged or not a spikemem energy table: no column layer, encoding"),
+        ("bad value", "damaged energy table: line 5: 'weight_bits'"),
+        ("no rows", "has no rows"),
+        ("empty", "not a readable CSV"),
+    ],
+)
+def test_a_damaged_or_foreign_energy_table_is_refused(damage, message, fc_file, tmp_path, table_csv, capsys):
+    bad = tmp_path / "bad_table.csv"
+    text = table_csv.read_text()
+    if damage == "truncated":
+        bad.write_text(text[:300])
+    elif damage == "foreign":
+        bad.write_text("name,value\na,1\n")
+    elif damage == "bad value":
+        table = pd.read_csv(table_csv).astype({"weight_bits": object})
+        table.loc[3, "weight_bits"] = "four"
+        table.to_csv(bad, index=False)
+    elif damage == "no rows":
+        bad.write_text(text.splitlines()[0] + "\n")
+    else:
+        bad.write_text("")
+    code, err = _run_cli(_price_argv(fc_file, bad, tmp_path / "o.csv"), capsys)
+    assert code == 2 and message in err and len(err.splitlines()) == 1, err
+
+
+def test_output_goes_to_the_projects_results_not_the_working_directory(tmp_path, monkeypatch):
+    from spikemem import cli, layout
+
+    assert cli.default_price_out(Path("nets/model.nir")) == layout.RESULTS / "price" / "model.price.csv"
+    monkeypatch.setattr(cli, "PROJECT_ROOT", tmp_path)  # an installed package, no checkout around it
+    assert cli.default_price_out(tmp_path / "m" / "x.nir") == tmp_path / "m" / "x.price.csv"

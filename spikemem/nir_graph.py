@@ -11,8 +11,12 @@ What is read:
   stride and padding, no dilation, one group) also keeps its kernels, so that the functional
   encodings can store it. A bias is part of the neuron's input, not of the synaptic memory: it is
   simulated but not priced.
-* **Neurons** ``LIF``, ``CubaLIF``, ``IF``; ``Input``, ``Output`` and ``Flatten`` carry values through.
-  Any other node is passed over with a note naming it when pricing; the simulator refuses it.
+* **Neurons** ``LIF``, ``CubaLIF``, ``IF``; ``Input``, ``Output`` and ``Flatten`` carry values through;
+  ``SumPool2d`` and ``AvgPool2d`` sum or average them over their windows (a (C, H, W) input gives
+  (C, H', W') as NIR defines it). Every node's shape is computed from the layers' geometry and
+  checked against the shape it declares (``input_type``, ``output_type``), naming the node where
+  they disagree. Any other node is passed over with a note naming it when pricing; the simulator
+  refuses it.
 * A node with a ``weight`` that is none of the synaptic layers above, a nested graph, or a cycle
   (a recurrent connection) is an error: pricing it as if it were feed-forward would be wrong.
 
@@ -43,7 +47,9 @@ from .price_errors import PriceInputError
 
 SYNAPTIC = ("Linear", "Affine", "Conv1d", "Conv2d")
 NEURONS = ("LIF", "CubaLIF", "IF")
-PASS_THROUGH = ("Input", "Output", "Flatten")
+POOLING = ("SumPool2d", "AvgPool2d")
+# Nodes that carry values on (pooling sums or averages them over windows, Flatten only reshapes).
+PASS_THROUGH = ("Input", "Output", "Flatten", *POOLING)
 
 
 @dataclass
@@ -61,6 +67,12 @@ class SynapticLayer:
     # The value of one integer level, where the file says its weights are integer levels times it.
     weight_step: float | None = None
     declared_bits: int | None = None
+    # The output's shape: (C_out, H', W') of a 2-D convolution, (C_out, W') of a 1-D one, else (n_post,).
+    out_shape: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.out_shape is None:
+            self.out_shape = (int(self.dense.shape[1]),)
 
     @property
     def n_pre(self) -> int:
@@ -89,6 +101,8 @@ class NetworkGraph:
     predecessors: dict[str, list[str]]
     layers: list[SynapticLayer]
     notes: list[str] = field(default_factory=list)
+    # every node's output shape where known (C, H, W for feature maps; a flat size otherwise)
+    shapes: dict[str, tuple[int, ...] | None] = field(default_factory=dict)
 
     def layer(self, name: str) -> SynapticLayer:
         return next(layer for layer in self.layers if layer.name == name)
@@ -188,11 +202,6 @@ def _out_size(node) -> int | None:
     return _size(next(iter(t.values()))) if t else None
 
 
-def _in_size(node) -> int | None:
-    t = getattr(node, "input_type", None) or {}
-    return _size(next(iter(t.values()))) if t else None
-
-
 def _pair(value, what: str, name: str) -> tuple[int, int]:
     a = np.asarray(value).ravel()
     if a.size == 1:
@@ -284,6 +293,9 @@ def _conv_layer(name: str, node, node_type: str) -> SynapticLayer:
     if bias is not None and bias.size == weight.shape[0]:
         bias = np.repeat(bias, oh_ow)
     layer = SynapticLayer(name, node_type, dense, bias)
+    oh = (hw[0] + sum(pads[0]) - dilation[0] * (kernel_hw[0] - 1) - 1) // stride[0] + 1
+    ow = (hw[1] + sum(pads[1]) - dilation[1] * (kernel_hw[1] - 1) - 1) // stride[1] + 1
+    layer.out_shape = (weight.shape[0], oh, ow) if node_type == "Conv2d" else (weight.shape[0], ow)
     misfit = []
     if node_type != "Conv2d":
         misfit.append("a 1-D convolution")
@@ -329,39 +341,96 @@ def synaptic_layer(name: str, node) -> SynapticLayer:
     return layer
 
 
+def _shape(value) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    a = np.asarray(value).ravel()
+    return tuple(int(v) for v in a) if a.size else None
+
+
+def _declared(node, attr: str) -> tuple[int, ...] | None:
+    """The shape a node declares (``input_type`` or ``output_type``, its first port)."""
+    t = getattr(node, attr, None) or {}
+    return _shape(next(iter(t.values()))) if t else None
+
+
+def _spatial(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A shape without leading 1s beyond (C, H, W): a framework's batch dimension of 1."""
+    while len(shape) > 3 and shape[0] == 1:
+        shape = shape[1:]
+    return shape
+
+
+def pooled_shape(name: str, node, shape: tuple[int, ...] | None) -> tuple[int, int, int]:
+    """The (C, H', W') a ``SumPool2d`` / ``AvgPool2d`` gives its (C, H, W) input, as NIR defines it."""
+    if shape is None or len(_spatial(shape)) != 3:
+        raise PriceInputError(
+            f"node {name!r} ({type(node).__name__}) pools a (C, H, W) input, but its input's shape is "
+            f"{'unknown' if shape is None else shape}: give the node before it a shape (e.g. a Conv2d input_shape)"
+        )
+    c, h, w = _spatial(shape)
+    (kh, kw), (sh, sw), (ph, pw) = (
+        _pair(node.kernel_size, "kernel_size", name),
+        _pair(node.stride, "stride", name),
+        _pair(node.padding, "padding", name),
+    )
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    if oh < 1 or ow < 1:
+        raise PriceInputError(f"node {name!r}: the {kh}x{kw} pooling window does not fit the {h}x{w} input")
+    return c, oh, ow
+
+
 def network_graph(graph) -> NetworkGraph:
-    """The synaptic layers of a read graph in topological order; checks that its sizes agree."""
+    """The synaptic layers of a read graph in topological order, with every node's output shape:
+    computed from the layers' geometry (pooling and ``Flatten`` change it as NIR defines them) and
+    checked against the shapes the nodes declare."""
     order, preds = _topological_order(graph)
     layers, notes = [], []
-    sizes: dict[str, int | None] = {}
+    shapes: dict[str, tuple[int, ...] | None] = {}
     for name in order:
         node = graph.nodes[name]
         node_type = type(node).__name__
+        incoming = next((shapes[p] for p in preds[name] if shapes.get(p) is not None), None)
         if node_type == "NIRGraph":
             raise PriceInputError(f"node {name!r} is a nested graph: spikemem prices flat feed-forward graphs")
         if node_type in SYNAPTIC:
             layer = synaptic_layer(name, node)
             layers.append(layer)
-            n_in, n_out = layer.n_pre, layer.n_post
+            n_in, out = layer.n_pre, layer.out_shape
         elif getattr(node, "weight", None) is not None:
             raise PriceInputError(
                 f"node {name!r} is a synaptic node of type {node_type}, which spikemem cannot price "
                 f"(it prices {', '.join(SYNAPTIC)})"
             )
         else:
-            n_in, n_out = _in_size(node), _out_size(node)
-            if node_type not in (*NEURONS, *PASS_THROUGH):
-                notes.append(f"node {name!r} ({node_type}) passed over: it holds no synaptic memory")
-        incoming = [sizes[p] for p in preds[name] if sizes.get(p) is not None]
+            declared_in = _declared(node, "input_type")
+            n_in = _size(declared_in)
+            if node_type in POOLING:
+                out = pooled_shape(name, node, incoming or declared_in)
+            elif node_type == "Flatten":
+                source = incoming or declared_in
+                out = (_size(source),) if source is not None else None
+            else:
+                out = _declared(node, "output_type") or incoming or declared_in
+                if node_type not in (*NEURONS, *PASS_THROUGH):
+                    notes.append(f"node {name!r} ({node_type}) passed over: it holds no synaptic memory")
         for p in preds[name]:
-            if sizes.get(p) is not None and n_in is not None and sizes[p] != n_in:
+            given = _size(shapes.get(p))
+            if given is not None and n_in is not None and given != n_in:
                 raise PriceInputError(
-                    f"shapes do not match: node {p!r} gives {sizes[p]} values, node {name!r} ({node_type}) takes {n_in}"
+                    f"shapes do not match: node {p!r} gives {given} values (shape {shapes[p]}), node {name!r} "
+                    f"({node_type}) takes {n_in}"
                 )
-        sizes[name] = n_out if n_out is not None else (incoming[0] if incoming else None)
+        declared_out = _declared(node, "output_type")
+        if declared_out is not None and out is not None and _size(declared_out) != _size(out):
+            raise PriceInputError(
+                f"node {name!r} ({node_type}) declares an output of shape {declared_out} ({_size(declared_out)} "
+                f"values), but its input and parameters give {out} ({_size(out)} values)"
+            )
+        shapes[name] = out
     if not layers:
         raise PriceInputError("the graph has no synaptic layer (Linear, Affine, Conv1d or Conv2d) to price")
-    return NetworkGraph(graph, order, preds, layers, notes)
+    return NetworkGraph(graph, order, preds, layers, notes, shapes)
 
 
 # --------------------------------------------------------------------------- simulation
@@ -417,6 +486,20 @@ class _Neurons:
         return z.astype(float)
 
 
+def _pool(x: np.ndarray, shape: tuple[int, ...], node, name: str) -> np.ndarray:
+    """A ``SumPool2d`` (window sums) or ``AvgPool2d`` (window means) of one step's flat values."""
+    c, h, w = _spatial(shape)
+    (kh, kw), (sh, sw), (ph, pw) = (
+        _pair(node.kernel_size, "kernel_size", name),
+        _pair(node.stride, "stride", name),
+        _pair(node.padding, "padding", name),
+    )
+    padded = np.pad(x.reshape(c, h, w), ((0, 0), (ph, ph), (pw, pw)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
+    out = windows.sum(axis=(3, 4))
+    return (out / (kh * kw) if type(node).__name__ == "AvgPool2d" else out).ravel()
+
+
 def simulate(net: NetworkGraph, inputs: Mapping[str, np.ndarray], dt: float) -> dict[str, dict]:
     """Run the graph over the input trains (``Input`` node name -> time x neurons) and count, per
     synaptic layer, the presynaptic events (non-zero inputs: one memory row read each) and the
@@ -453,6 +536,8 @@ def simulate(net: NetworkGraph, inputs: Mapping[str, np.ndarray], dt: float) -> 
                 counts[name]["forward"] += float(np.count_nonzero(x))
                 y = x @ layer.dense
                 values[name] = y + layer.bias if layer.bias is not None else y
+            elif kind in POOLING:
+                values[name] = _pool(x, net.shapes[net.predecessors[name][0]], node, name)
             elif kind in NEURONS:
                 if name not in state:  # sized by its input: NIR allows scalar parameters
                     state[name] = _Neurons(name, node, x.size, dt)

@@ -610,3 +610,64 @@ def test_output_goes_to_the_projects_results_not_the_working_directory(tmp_path,
     assert cli.default_price_out(Path("nets/model.nir")) == layout.RESULTS / "price" / "model.price.csv"
     monkeypatch.setattr(cli, "PROJECT_ROOT", tmp_path)  # an installed package, no checkout around it
     assert cli.default_price_out(tmp_path / "m" / "x.nir") == tmp_path / "m" / "x.price.csv"
+
+
+def _pooling_cnn(rng, pool=nir.SumPool2d, declared_out=None) -> nir.NIRGraph:
+    """Input (2, 8, 8) -> Conv2d 4x3x3 -> IF -> pool 2x2 -> Conv2d 3x3x3 -> IF -> Flatten -> Affine -> IF."""
+    w1 = rng.normal(0, 0.5, (4, 2, 3, 3))
+    w2 = rng.normal(0, 0.5, (3, 4, 3, 3))
+    w3 = rng.normal(0, 0.5, (5, 3 * 4 * 4))
+
+    def if_(shape):  # r = 1 / dt at dt = 1 ms: each step adds the input to the membrane
+        return nir.IF(r=np.full(shape, 1e3), v_threshold=np.full(shape, 0.5))
+
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([2, 8, 8])}),
+        "c1": nir.Conv2d(
+            input_shape=np.array([8, 8]), weight=w1, stride=1, padding=1, dilation=1, groups=1, bias=np.zeros(4)
+        ),
+        "n1": if_((4, 8, 8)),
+        "pool": pool(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])),
+        "c2": nir.Conv2d(
+            input_shape=np.array([4, 4]), weight=w2, stride=1, padding=1, dilation=1, groups=1, bias=np.zeros(3)
+        ),
+        "n2": if_((3, 4, 4)),
+        "flat": nir.Flatten(input_type={"input": np.array([3, 4, 4])}, start_dim=0),
+        "fc": nir.Affine(weight=w3, bias=np.zeros(5)),
+        "n3": if_((5,)),
+        "output": nir.Output(output_type={"output": np.array(declared_out or [5])}),
+    }
+    names = list(nodes)
+    return nir.NIRGraph(nodes=nodes, edges=list(zip(names, names[1:], strict=False)), type_check=False)
+
+
+@pytest.mark.parametrize("pool", [nir.SumPool2d, nir.AvgPool2d])
+def test_pooling_changes_shapes_as_nir_defines_and_is_simulated(pool, tmp_path):
+    path = _bad(tmp_path, _pooling_cnn(np.random.default_rng(3), pool))
+    net = network_graph(read_graph(path))
+    assert [(layer.name, layer.n_pre, layer.n_post) for layer in net.layers] == [
+        ("c1", 128, 256),
+        ("c2", 64, 48),
+        ("fc", 48, 5),
+    ]
+    assert net.shapes["pool"] == (4, 4, 4) and net.shapes["flat"] == (48,)
+    # The second convolution reads the pooled spikes: counted against an independent pooling.
+    trains = (np.random.default_rng(4).random((30, 128)) < 0.4).astype(float)
+    counts = simulate(net, {"input": trains}, 1e-3)
+    c1, v, expected = net.layer("c1"), np.zeros(256), 0
+    for x in trains:  # IF: a step emits what the membrane held, then resets it and integrates
+        z = v > 0.5
+        v = np.where(z, 0.0, v) + x @ c1.dense
+        pooled = z.reshape(4, 4, 2, 4, 2).sum(axis=(2, 4))
+        expected += np.count_nonzero(pooled)
+    assert counts["c2"]["forward"] == expected > 0
+
+
+def test_declared_shapes_that_disagree_with_the_geometry_are_named(tmp_path, table_csv, capsys):
+    path = _bad(tmp_path, _pooling_cnn(np.random.default_rng(3), declared_out=[7]))
+    code, err = _run_cli(_price_argv(path, table_csv, tmp_path / "o.csv"), capsys)
+    assert code == 2 and "node 'n3' gives 5 values (shape (5,)), node 'output' (Output) takes 7" in err
+    graph = _pooling_cnn(np.random.default_rng(3))
+    graph.nodes["flat"].output_type = {"output": np.array([50])}  # a declared output its input cannot give
+    with pytest.raises(PriceInputError, match=r"'flat' \(Flatten\) declares an output of shape \(50,\) \(50 values\)"):
+        network_graph(graph)

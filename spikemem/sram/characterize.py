@@ -67,6 +67,7 @@ def characterize_macro(
     bitline_caps_ff: Sequence[float] = BITLINE_CAPS_FF,
     netlist: Path | None = None,
     band_bits: Sequence[int] | None = None,
+    check_reduction: bool = False,
     progress=print,
 ) -> dict:
     """One macro's transistor-level energies (J): runs at each of ``bits`` without added bitline
@@ -74,7 +75,8 @@ def characterize_macro(
     ``bitline_caps_ff`` at ``band_bits`` (default: the smallest of ``bits``), its extra energy over
     the unloaded run of the same bits scaled to the word (per column: the load sits on the kept
     bitlines only) where one bit count is run, a line of its own where several are; the band spans
-    the loads."""
+    the loads. With ``check_reduction`` one more run, the smallest bit count with the replica
+    column whole, tells what merging its idle rows changes (``reduction_check``)."""
     pdk = load_pdk_config(pdk_name)
     files = pdk.sram_macros.get(macro)
     if files is None:
@@ -90,16 +92,18 @@ def characterize_macro(
     word = files.macro.word_bits
     runs: list[dict] = []
 
-    def one(b: int, cap: float) -> dict[str, float]:
-        reduced = reduce(devices, b)
+    def one(b: int, cap: float, whole_replica: bool = False) -> dict[str, float]:
+        reduced = reduce(devices, b, keep_replica_column=whole_replica)
         text, measures = deck(reduced, ports, models, period_ns, len(reduced.columns) // b, cap)
-        progress(f"{macro}: {b} data bits, {cap:g} fF per bitline, {len(reduced.devices)} devices")
+        what = ", replica column whole" if whole_replica else ""
+        progress(f"{macro}: {b} data bits, {cap:g} fF per bitline{what}, {len(reduced.devices)} devices")
         start = time.perf_counter()
-        energies = run(text, measures, work_dir / f"{macro}-b{b}-c{cap:g}")
+        energies = run(text, measures, work_dir / f"{macro}-b{b}-c{cap:g}{'-whole-replica' if whole_replica else ''}")
         runs.append(
             {
                 "bits": b,
                 "bitline_cap_ff": cap,
+                "replica_column": "whole" if whole_replica else "merged",
                 "devices": len(reduced.devices),
                 "columns": len(reduced.columns),
                 "seconds": time.perf_counter() - start,
@@ -124,6 +128,17 @@ def characterize_macro(
             k: {**line[k], "word_j": line[k]["word_j"] + (e[k] - ref[k]) * word / b, "scaled_from_bits": b}
             for k in KINDS
         }
+    check = None
+    if check_reduction:
+        b = min(bits)
+        whole = one(b, base_cap, whole_replica=True)
+        check = {
+            "bits": b,
+            "what": "the replica column's idle rows kept whole against merged into held-off devices",
+            "whole_j": whole,
+            "merged_j": unloaded[b],
+            "relative_difference": {k: unloaded[b][k] / whole[k] - 1 for k in KINDS},
+        }
     nominal = by_load[min(by_load)]
     liberty = sram_access_energy(load_library(pdk.path(files.liberty), work_dir / "liberty-cache"), macro)
     return {
@@ -138,6 +153,7 @@ def characterize_macro(
         "by_bitline_cap_ff": {f"{c:g}": by_load[c] for c in sorted(by_load)},
         "liberty_j": {"read": liberty["read_j"], "write": liberty["write_j"]},
         "runs": runs,
+        "reduction_check": check,
         "provenance": {
             "method": "ngspice transient of the reduced schematic netlist (spikemem.sram.netlist), supply energy "
             "per cycle in the steady state of back-to-back cycles of one kind, line through the data-bit counts "

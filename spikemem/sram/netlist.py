@@ -39,6 +39,7 @@ PORT1_INSTANCES = frozenset(
     }
 )
 BITCELL = "sky130_fd_bd_sram__openram_dp_cell"
+REPLICA_CELL = "sky130_fd_bd_sram__openram_dp_cell_replica"
 MAIN_ARRAY = "bitcell_array"
 SUPPLY, GROUND = "vccd1", "vssd1"
 
@@ -49,6 +50,7 @@ _BIT_NET = (
     re.compile(r"\.(bl|br)_out_(\d+)$"),  # a column mux's output: the data bit's sense/write node
 )
 _CELL_ROW_COL = re.compile(r"^xbit_r(\d+)_c(\d+)$")
+_WORDLINE = re.compile(r"\.wl_0_(\d+)$")  # port 0's wordline of a row
 
 
 class NetlistError(ValueError):
@@ -176,8 +178,12 @@ def column_bits(devices: Iterable[Device]) -> dict[int, int]:
     return mapping
 
 
-def reduce(devices: list[Device], bits: int, rows: tuple[int, ...] = (0, 1)) -> Reduced:
-    """The macro reduced to its first ``bits`` data bits and the bitcell ``rows`` (module docstring)."""
+def reduce(
+    devices: list[Device], bits: int, rows: tuple[int, ...] = (0, 1), keep_replica_column: bool = False
+) -> Reduced:
+    """The macro reduced to its first ``bits`` data bits and the bitcell ``rows`` (module docstring);
+    the replica column's cells on other rows merge like the array's, unless ``keep_replica_column``
+    (the check that merging them changes nothing)."""
     col_bit = column_bits(devices)
     if not 1 <= bits <= max(col_bit.values()) + 1:
         raise NetlistError(f"bits must be 1..{max(col_bit.values()) + 1}, not {bits}")
@@ -200,8 +206,8 @@ def reduce(devices: list[Device], bits: int, rows: tuple[int, ...] = (0, 1)) -> 
             cells[d.cell].append(d)
     kept: list[Device] = []
     storage: dict[tuple[int, int], tuple[str, str]] = {}
-    held_off: dict[str, int] = defaultdict(int)  # bitline -> rows replaced by an off access device
-    access_params: tuple[str, ...] = ()
+    # (bitline, model, parameters) -> rows whose access device there is replaced by one held off
+    held_off: dict[tuple[str, str, tuple[str, ...]], int] = defaultdict(int)
     for cell, devs in cells.items():
         if any(dropped_net(n) for d in devs for n in d.nodes):
             continue
@@ -210,26 +216,31 @@ def reduce(devices: list[Device], bits: int, rows: tuple[int, ...] = (0, 1)) -> 
         rc = _CELL_ROW_COL.match(inst)
         if sub == BITCELL and in_main and rc:
             row, col = int(rc.group(1)), int(rc.group(2))
-            prefix = ".".join(i for i, _ in cell) + "."
             if row in rows:
+                prefix = ".".join(i for i, _ in cell) + "."
                 storage[(row, col)] = (f"{prefix}q", f"{prefix}q_bar")
-            else:
-                for d in devs:  # the port-0 access devices: drain on bl_0/br_0, gate on wl_0
-                    bitline = next((n for n in d.nodes if _BANK_BITLINE.search(n)), None)
-                    if bitline is not None and d.nodes[0] == bitline:
-                        held_off[bitline] += 1
-                        access_params = d.params
-                continue
-        kept.extend(Device(d.path, tuple(tie(n) for n in d.nodes), d.model, d.params) for d in devs)
-    for bitline, count in sorted(held_off.items()):
+                row = None
+        elif sub == REPLICA_CELL and not keep_replica_column:
+            # a replica column's cell on a port-0 wordline that never rises is as idle as a bitcell there
+            wordline = next((m for d in devs if (m := _WORDLINE.search(d.nodes[1]))), None)
+            row = int(wordline.group(1)) if wordline and int(wordline.group(1)) not in rows else None
+        else:
+            row = None
+        if row is None:
+            kept.extend(Device(d.path, tuple(tie(n) for n in d.nodes), d.model, d.params) for d in devs)
+            continue
+        for d in devs:  # the port-0 access devices: drain on the bitline, gate on the row's wl_0
+            if _WORDLINE.search(d.nodes[1]) and int(_WORDLINE.search(d.nodes[1]).group(1)) == row:
+                held_off[(d.nodes[0], d.model, tuple(x for x in d.params if not x.startswith("m=")))] += 1
+    for (bitline, model, params), count in sorted(held_off.items()):
         # drain on the bitline, gate low, source on a stored 0 (bl) or 1 (br): off either way
-        source = GROUND if ".bl_" in bitline else SUPPLY
+        source = SUPPLY if re.search(r"(^|[._])br_?\d", bitline) else GROUND
         kept.append(
             Device(
-                (("xheld_off", "held_off"), (f"x_{bitline}", "sky130_fd_pr__special_nfet_latch")),
+                (("xheld_off", "held_off"), (f"x_{bitline}", model)),
                 (bitline, GROUND, source, GROUND),
-                "sky130_fd_pr__special_nfet_latch",
-                (*(p for p in access_params if not p.startswith("m=")), f"m={count}"),
+                model,
+                (*params, f"m={count}"),
             )
         )
     if not storage:

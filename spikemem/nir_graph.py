@@ -17,8 +17,13 @@ What is read:
   checked against the shape it declares (``input_type``, ``output_type``), naming the node where
   they disagree. Any other node is passed over with a note naming it when pricing; the simulator
   refuses it.
-* A node with a ``weight`` that is none of the synaptic layers above, a nested graph, or a cycle
-  (a recurrent connection) is an error: pricing it as if it were feed-forward would be wrong.
+* **Recurrent connections**: an edge that closes a cycle through a synaptic layer (a recurrent
+  weight matrix, e.g. a ``Linear`` from a neuron population back to itself) is priced like any
+  synaptic layer (read on each spike of its source neurons; its backward pass and update as any
+  layer's) and simulated with one step of delay. A cycle without a synaptic layer, or through a
+  ``Delay`` node, is refused naming its nodes.
+* A node with a ``weight`` that is none of the synaptic layers above, or a nested graph, is an error:
+  pricing it as something else would be wrong.
 
 The simulation steps the continuous-time NIR equations by forward Euler at a time step ``dt``
 (the discretization snnTorch and Norse use for their NIR import and export): for a ``CubaLIF``,
@@ -30,7 +35,8 @@ with ``z[t] = v[t] > v_threshold`` and ``v'[t]`` = ``v_reset`` where ``z[t]``, e
 whose metadata says ``reset: subtract`` (what :mod:`spikemem.snn.nir_export` writes for the
 project's network, which NIR 1.0 cannot state otherwise) instead keeps ``v'[t] = v[t]`` and
 subtracts ``reset_amount`` from ``v[t+1]`` where it fired, which is the project's LIF exactly.
-Nodes see their predecessors' outputs of the same step (no delay on an edge), summed.
+Nodes see their predecessors' outputs of the same step (no delay on an edge), summed; over a
+recurrent edge, the previous step's.
 """
 
 from __future__ import annotations
@@ -103,6 +109,8 @@ class NetworkGraph:
     notes: list[str] = field(default_factory=list)
     # every node's output shape where known (C, H, W for feature maps; a flat size otherwise)
     shapes: dict[str, tuple[int, ...] | None] = field(default_factory=dict)
+    # the edges that close a cycle (source, target): read with one step of delay
+    recurrent: set[tuple[str, str]] = field(default_factory=set)
 
     def layer(self, name: str) -> SynapticLayer:
         return next(layer for layer in self.layers if layer.name == name)
@@ -144,7 +152,11 @@ def read_graph(path: str | Path):
     return graph
 
 
-def _topological_order(graph) -> tuple[list[str], dict[str, list[str]]]:
+def _topological_order(graph) -> tuple[list[str], dict[str, list[str]], set[tuple[str, str]]]:
+    """The nodes in an order where each comes after its predecessors, every predecessor list, and
+    the recurrent edges: those that close a cycle (found depth-first from the graph's sources), which
+    the order leaves out and the simulation delays by one step. A cycle is accepted only through a
+    synaptic layer (a recurrent weight matrix) and without a ``Delay`` node."""
     nodes, edges = graph.nodes, graph.edges
     preds: dict[str, list[str]] = {n: [] for n in nodes}
     succs: dict[str, list[str]] = {n: [] for n in nodes}
@@ -154,22 +166,76 @@ def _topological_order(graph) -> tuple[list[str], dict[str, list[str]]]:
                 raise PriceInputError(f"edge ({a!r}, {b!r}) names a node {end!r} the graph does not have")
         preds[b].append(a)
         succs[a].append(b)
-    order, ready = [], [n for n in nodes if not preds[n]]
-    remaining = {n: len(p) for n, p in preds.items()}
+    recurrent = _closing_edges(list(nodes), preds, succs)
+    if recurrent:
+        cycle_nodes = _on_cycles(list(nodes), succs)
+        delays = [n for n in cycle_nodes if type(nodes[n]).__name__ == "Delay"]
+        if delays:
+            raise PriceInputError(
+                f"the recurrent connection through {', '.join(delays)} holds a Delay node, which spikemem does not "
+                "simulate: remove the delay or give the activity as rates"
+            )
+        for a, b in sorted(recurrent):
+            loop = _path(b, a, succs, recurrent) + [b]
+            if not any(type(nodes[n]).__name__ in SYNAPTIC for n in loop):
+                raise PriceInputError(
+                    "the graph has a cycle without a synaptic layer (through " + ", ".join(dict.fromkeys(loop)) + "): "
+                    "a recurrent connection must pass a weight matrix (Linear, Affine, Conv1d or Conv2d)"
+                )
+    order, ready = [], [n for n in nodes if not [p for p in preds[n] if (p, n) not in recurrent]]
+    remaining = {n: len([p for p in ps if (p, n) not in recurrent]) for n, ps in preds.items()}
     while ready:
         n = ready.pop(0)
         order.append(n)
         for m in succs[n]:
+            if (n, m) in recurrent:
+                continue
             remaining[m] -= 1
             if remaining[m] == 0:
                 ready.append(m)
-    if len(order) < len(nodes):
-        cycle = _on_cycles([n for n in nodes if remaining[n] > 0], succs)
-        raise PriceInputError(
-            "the graph is recurrent (a cycle through " + ", ".join(cycle) + "): spikemem prices feed-forward "
-            "graphs, whose every synaptic layer is read once per presynaptic event"
-        )
-    return order, preds
+    return order, preds, recurrent
+
+
+def _closing_edges(nodes: list[str], preds: dict[str, list[str]], succs: dict[str, list[str]]) -> set[tuple[str, str]]:
+    """The edges that close a cycle in a depth-first walk from the sources (then from any node left)."""
+    state: dict[str, int] = {}  # 1: on the walk's path, 2: done
+    closing: set[tuple[str, str]] = set()
+    for root in [n for n in nodes if not preds[n]] + nodes:
+        if root in state:
+            continue
+        stack = [(root, iter(succs[root]))]
+        state[root] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                closing.add((node, nxt))
+            elif nxt not in state:
+                state[nxt] = 1
+                stack.append((nxt, iter(succs[nxt])))
+    return closing
+
+
+def _path(start: str, goal: str, succs: dict[str, list[str]], skip: set[tuple[str, str]]) -> list[str]:
+    """Nodes from ``start`` to ``goal`` along edges not in ``skip`` (breadth first); [] if none."""
+    came: dict[str, str | None] = {start: None}
+    queue = [start]
+    while queue:
+        n = queue.pop(0)
+        if n == goal:
+            out = []
+            while n is not None:
+                out.append(n)
+                n = came[n]
+            return out[::-1]
+        for m in succs[n]:
+            if m not in came and (n, m) not in skip:
+                came[m] = n
+                queue.append(m)
+    return []
 
 
 def _on_cycles(candidates: list[str], succs: dict[str, list[str]]) -> list[str]:
@@ -384,9 +450,10 @@ def network_graph(graph) -> NetworkGraph:
     """The synaptic layers of a read graph in topological order, with every node's output shape:
     computed from the layers' geometry (pooling and ``Flatten`` change it as NIR defines them) and
     checked against the shapes the nodes declare."""
-    order, preds = _topological_order(graph)
+    order, preds, recurrent = _topological_order(graph)
     layers, notes = [], []
     shapes: dict[str, tuple[int, ...] | None] = {}
+    takes: dict[str, tuple[str, int | None]] = {}  # node -> (type, values it takes), for the recurrent edges
     for name in order:
         node = graph.nodes[name]
         node_type = type(node).__name__
@@ -414,13 +481,9 @@ def network_graph(graph) -> NetworkGraph:
                 out = _declared(node, "output_type") or incoming or declared_in
                 if node_type not in (*NEURONS, *PASS_THROUGH):
                     notes.append(f"node {name!r} ({node_type}) passed over: it holds no synaptic memory")
+        takes[name] = (node_type, n_in)
         for p in preds[name]:
-            given = _size(shapes.get(p))
-            if given is not None and n_in is not None and given != n_in:
-                raise PriceInputError(
-                    f"shapes do not match: node {p!r} gives {given} values (shape {shapes[p]}), node {name!r} "
-                    f"({node_type}) takes {n_in}"
-                )
+            _check_edge(p, shapes.get(p), name, node_type, n_in)
         declared_out = _declared(node, "output_type")
         if declared_out is not None and out is not None and _size(declared_out) != _size(out):
             raise PriceInputError(
@@ -428,9 +491,23 @@ def network_graph(graph) -> NetworkGraph:
                 f"values), but its input and parameters give {out} ({_size(out)} values)"
             )
         shapes[name] = out
+    for a, b in sorted(recurrent):
+        _check_edge(a, shapes.get(a), b, *takes[b])
+        notes.append(
+            f"recurrent connection {a!r} -> {b!r}: priced like any synaptic layer; simulated with one step of delay"
+        )
     if not layers:
         raise PriceInputError("the graph has no synaptic layer (Linear, Affine, Conv1d or Conv2d) to price")
-    return NetworkGraph(graph, order, preds, layers, notes, shapes)
+    return NetworkGraph(graph, order, preds, layers, notes, shapes, recurrent)
+
+
+def _check_edge(p: str, shape: tuple[int, ...] | None, name: str, node_type: str, n_in: int | None) -> None:
+    given = _size(shape)
+    if given is not None and n_in is not None and given != n_in:
+        raise PriceInputError(
+            f"shapes do not match: node {p!r} gives {given} values (shape {shape}), node {name!r} ({node_type}) "
+            f"takes {n_in}"
+        )
 
 
 # --------------------------------------------------------------------------- simulation
@@ -520,6 +597,7 @@ def simulate(net: NetworkGraph, inputs: Mapping[str, np.ndarray], dt: float) -> 
                 f"cannot simulate node {name!r} of type {kind}: the simulator runs {', '.join(NEURONS)} neurons, "
                 f"{', '.join(SYNAPTIC)} layers and {', '.join(PASS_THROUGH)}; give the activity as rates instead"
             )
+    previous: dict[str, np.ndarray] = {}
     for t in range(t_steps):
         values: dict[str, np.ndarray] = {}
         for name in net.order:
@@ -528,7 +606,11 @@ def simulate(net: NetworkGraph, inputs: Mapping[str, np.ndarray], dt: float) -> 
             if kind == "Input":
                 values[name] = inputs[name][t]
                 continue
-            x = sum(values[p] for p in net.predecessors[name]) if net.predecessors[name] else None
+            x = (
+                sum(_input(net, p, name, values, previous) for p in net.predecessors[name])
+                if net.predecessors[name]
+                else None
+            )
             if x is None:
                 raise PriceInputError(f"node {name!r} ({kind}) has no input")
             if name in layers:
@@ -544,9 +626,18 @@ def simulate(net: NetworkGraph, inputs: Mapping[str, np.ndarray], dt: float) -> 
                 values[name] = state[name].step(x)
             else:
                 values[name] = x
+        previous = values
     for name in counts:
         counts[name]["spike_rate"] = counts[name]["forward"] / (layers[name].n_pre * t_steps)
     return counts
+
+
+def _input(net: NetworkGraph, p: str, name: str, values: dict, previous: dict) -> np.ndarray:
+    """What node ``p`` gives ``name`` this step: its value, or over a recurrent edge last step's
+    (zeros in the first step)."""
+    if (p, name) not in net.recurrent:
+        return values[p]
+    return previous[p] if p in previous else np.zeros(_size(net.shapes[p]) or 0)
 
 
 def load_input_spikes(path: str | Path, net: NetworkGraph) -> dict[str, np.ndarray]:

@@ -150,3 +150,34 @@ def test_committed_results_match_their_netlists():
         for kind in ("read", "write", "deselected"):
             lo, hi = r["band_j"][kind]
             assert lo <= r["energy_j"][kind] <= hi + 1e-18 and lo > 0
+
+
+def test_characterization_extrapolates_to_the_word_and_bands_the_bitline_load(monkeypatch, tmp_path):
+    """With runs whose energy is known (fixed + per bit, + per fF of added bitline load per column),
+    the result is that energy at 32 bits, the band spans the loads, and the check is recorded."""
+    from spikemem.sram import characterize as sc
+
+    def fake_run(text, measures, work):
+        bits = int(re.search(r"(\d+) data bits", text).group(1))
+        cap = float(m.group(1)) if (m := re.search(r"^cbl0 \S+ 0 ([0-9.]+)f", text, flags=re.M)) else 0.0
+        whole = "whole" in work.name
+        base = {"write": 8e-12 + 0.5e-12 * bits, "read": 7e-12 + 0.3e-12 * bits, "deselected": 2.5e-12}
+        extra = 2 * bits * cap * 2e-15 + (1e-13 if whole else 0.0)  # 2 columns per bit
+        return {name: base[name.split("_")[1]] + extra for name, _ in measures}
+
+    monkeypatch.setattr(sc, "run", fake_run)
+    models = tmp_path / "m.lib"
+    models.write_text("* the models\n")
+    r = sc.characterize_macro("sky130hd", MACRO, models, tmp_path, 50.0, check_reduction=True)
+    assert r["energy_j"]["write"] == pytest.approx(24e-12) and r["energy_j"]["read"] == pytest.approx(16.6e-12)
+    lo, hi = r["band_j"]["read"]
+    assert lo == pytest.approx(16.6e-12) and hi == pytest.approx(16.6e-12 + 64 * 60 * 2e-15)
+    assert r["liberty_j"]["read"] == pytest.approx(19.18e-12, rel=1e-3) and r["words_per_row"] == 2
+    assert r["reduction_check"]["relative_difference"]["deselected"] == pytest.approx(-1e-13 / (2.6e-12), rel=1e-3)
+    assert [(run["bits"], run["bitline_cap_ff"], run["replica_column"]) for run in r["runs"]] == [
+        (2, 0.0, "merged"),
+        (4, 0.0, "merged"),
+        (2, 60.0, "merged"),
+        (2, 0.0, "whole"),
+    ]
+    assert r["provenance"]["netlist"]["path"].endswith(f"spice/{MACRO}.spice")

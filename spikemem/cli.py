@@ -960,7 +960,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # here, not at exit, so that a closed pipe is handled below
         return status
     except KeyboardInterrupt:
-        _error("interrupted", args.debug)
+        if args.debug:
+            traceback.print_exc()
+        _error("interrupted")
         return 130
     except BrokenPipeError:
         # The reader went away (`spikemem config designs | head`): stop quietly, and keep Python's

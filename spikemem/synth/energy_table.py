@@ -466,19 +466,14 @@ def build_table(
     for key in groups:
         groups[key].sort(key=lambda c: (design_size(c["design"]), c["design"]["name"]))
 
-    def fit_key(layer: str, enc: str, wb: int, op: str) -> tuple:
-        return _fit_key(layer, enc, wb, op, width_term)
-
-    def pooled(by_group: Mapping[tuple, list[dict]], prefix: tuple = ()) -> dict[tuple, list[dict]]:
-        return _pooled(by_group, width_term, prefix)
-
     # The published model is fitted on every size: within one size some features are collinear (a
     # crossbar row is always the same number of words), across sizes they are not. The held-out
     # check: the model fitted without each width's largest size predicts its direct runs.
-    anchored = pooled(_by_group(anchors), ("anchor",)) if bank_term else {}
+    anchored = _pooled(_by_group(anchors), width_term, ("anchor",)) if bank_term else {}
     options = {"size_term": size_term, "width_term": width_term}
-    published = joint_fit(pooled(groups) | anchored, bank_term, **options)
-    held = joint_fit(pooled({k: cs[:-1] for k, cs in groups.items() if len(cs) > 1}) | anchored, bank_term, **options)
+    published = joint_fit(_pooled(groups, width_term) | anchored, bank_term, **options)
+    shorter = {k: cs[:-1] for k, cs in groups.items() if len(cs) > 1}
+    held = joint_fit(_pooled(shorter, width_term) | anchored, bank_term, **options)
     rows = []
     for (layer, enc, wb), chars in sorted(groups.items()):
         group_checks = sorted(checks.get((layer, enc, wb), []), key=lambda c: design_size(c["design"]))
@@ -488,7 +483,7 @@ def build_table(
             windows = _op_windows(chars, op)
             if not windows:
                 continue
-            key = fit_key(layer, enc, wb, op)
+            key = _fit_key(layer, enc, wb, op, width_term)
             sram, macros, how = sram_per_access(chars, windows)
             err = err_logic = None
             if heldout and key in held[0]:

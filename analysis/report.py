@@ -438,6 +438,8 @@ def network_table(path: Path):
     energy-table row that priced it is flagged (which operations)."""
     import pandas as pd
 
+    from spikemem.network_energy import joined_union
+
     df = pd.read_csv(path)
     keys = [k for k in ("protocol", "freeze_structure", "weight_bits", "encoding") if k in df]
     out = df.groupby(keys)[[c for c in NETWORK_COLUMNS if c in df]].mean()
@@ -445,9 +447,7 @@ def network_table(path: Path):
     if quality:
         out = out.join(df.groupby(keys)[quality].max())
     if "table_flagged_ops" in df:
-        ops = df.groupby(keys).table_flagged_ops.agg(
-            lambda v: ";".join(sorted({o for x in v.dropna() for o in str(x).split(";") if o}))
-        )
+        ops = df.groupby(keys).table_flagged_ops.agg(joined_union)
         out = out.join(ops.rename("flagged model rows (ops)"))
     if "beyond_validated" in df:
         beyond = df.groupby(keys).beyond_validated.agg(lambda v: bool(v.astype(str).str.lower().eq("true").any()))

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -466,6 +466,11 @@ def design_shapes(cells) -> list[str]:
     return sorted(tags, key=lambda t: (len(t), t))
 
 
+def joined_union(cells: Iterable) -> str:
+    """The ;-separated items of several cells (text; empty or missing cells skipped), each once, sorted."""
+    return ";".join(sorted({t for v in cells if isinstance(v, str) for t in v.split(";") if t}))
+
+
 def reencode_terms(row: pd.Series, enc: Encoding, fraction: float) -> dict[str, float]:
     """Logic and SRAM energy (J, SRAM at the Liberty's value) of re-encoding ``fraction`` of the
     layer's memory image once: every word of every memory read and written back.
@@ -647,9 +652,9 @@ def aggregate_layers(layer_rows: list[dict]) -> list[dict]:
                 # Conservative: the widest interval of any layer (the layers' samples are independent).
                 **{f"{op}_ci95_rel": float(g[f"{op}_ci95_rel"].max()) for op in OPS},
                 "table_flagged": bool(g.table_flagged.any()),
-                "table_flagged_ops": ";".join(sorted({o for v in g.table_flagged_ops for o in v.split(";") if o})),
-                "model_fitted_on": ";".join(sorted({t for v in g.model_fitted_on for t in v.split(";") if t})),
-                "model_validated_at": ";".join(sorted({t for v in g.model_validated_at for t in v.split(";") if t})),
+                "table_flagged_ops": joined_union(g.table_flagged_ops),
+                "model_fitted_on": joined_union(g.model_fitted_on),
+                "model_validated_at": joined_union(g.model_validated_at),
                 "beyond_validated": bool(g.beyond_validated.any()),
                 "event_statistics": ";".join(f"{lay}:{v}" for lay, v in zip(g.layer, g.event_statistics, strict=True)),
             }

@@ -37,7 +37,7 @@ import pandas as pd
 from .encodings import REGISTRY, encode_conv, encode_fc, get_encoding
 from .encodings.bitfields import MAX_WEIGHT_BITS, MIN_WEIGHT_BITS
 from .energy_rows import MissingEnergyRow
-from .network_energy import DT_S, OPS, layer_energy, shape_positions, table_row
+from .network_energy import DT_S, OPS, joined_union, layer_energy, shape_positions, table_row
 from .nir_graph import NetworkGraph, SynapticLayer
 from .pdk import PdkError, load_pdk_config, pdk_root, sha256
 from .price_errors import PriceInputError
@@ -416,9 +416,7 @@ def network_rows(layer_rows: list[dict]) -> list[dict]:
                     "activity_source": rows.activity_source.iloc[0],
                     "steps": int(rows.steps.iloc[0]),
                     "table_flagged": bool(rows.table_flagged.any()),
-                    "table_flagged_ops": ";".join(
-                        sorted({o for v in rows.table_flagged_ops.fillna("") for o in str(v).split(";") if o})
-                    ),
+                    "table_flagged_ops": joined_union(rows.table_flagged_ops),
                     "beyond_characterized": bool(rows.beyond_characterized.any()),
                 }
             )

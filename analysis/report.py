@@ -292,15 +292,19 @@ def figures(results: Path, figdir: Path) -> dict[str, str]:
 def _transistor_bands(results: Path) -> list[tuple[str, tuple[float, float], str]]:
     """The configured macro's transistor-level read and write bands as scales of its Liberty value
     (data/sram_energy, where characterized): what the sensitivity figure shades."""
-    from .hardware_tables import SRAM_ENERGY_DIR
+    from .hardware_tables import transistor_level_sram
 
     macro = json.loads((results / "config/all.json").read_text())["memory"]["sram_macro"]
-    path = SRAM_ENERGY_DIR / f"{macro}.json"
-    if not path.exists():
+    table = transistor_level_sram()
+    if table.empty:
         return []
-    r = json.loads(path.read_text())
     colors = {"read": "tab:green", "write": "tab:red"}
-    return [(k, tuple(v / r["liberty_j"][k] for v in r["band_j"][k]), colors[k]) for k in ("read", "write")]
+    rows = table[table.macro == macro].set_index("cycle")
+    return [
+        (kind, (rows.at[kind, "band low (pJ)"] / lib, rows.at[kind, "band high (pJ)"] / lib), color)
+        for kind, color in colors.items()
+        if kind in rows.index and (lib := rows.at[kind, "Liberty (pJ)"])
+    ]
 
 
 def sensitivity_figures(results: Path, figdir: Path, captions: dict[str, str]) -> None:
